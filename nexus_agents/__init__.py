@@ -1,0 +1,68 @@
+"""nexus_agents: a team of LLM agents that runs the operate-and-evolve phase of a live product.
+
+The public API is listed in ``__all__``; names are imported lazily so that
+``import nexus_agents`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from nexus_agents._version import __version__
+
+_EXPORTS: dict[str, str] = {
+    # configuration and errors
+    "NexusConfig": "nexus_agents.config",
+    "load_config": "nexus_agents.config",
+    "NexusError": "nexus_agents.exceptions",
+    "ConfigError": "nexus_agents.exceptions",
+    "DataError": "nexus_agents.exceptions",
+    "SpecError": "nexus_agents.exceptions",
+    "ModelError": "nexus_agents.exceptions",
+    "StructuredOutputError": "nexus_agents.exceptions",
+    "BudgetExceededError": "nexus_agents.exceptions",
+    # model interface
+    "ChatModel": "nexus_agents.llm.interface",
+    "ChatMessage": "nexus_agents.llm.interface",
+    "ChatRequest": "nexus_agents.llm.interface",
+    "ChatResponse": "nexus_agents.llm.interface",
+    "Usage": "nexus_agents.llm.interface",
+    # artifacts and tools
+    "Artifact": "nexus_agents.artifacts.base",
+    "Facts": "nexus_agents.artifacts.base",
+    "Narrative": "nexus_agents.artifacts.base",
+    "tool": "nexus_agents.tools.base",
+    "Tool": "nexus_agents.tools.base",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nexus_agents' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+    from nexus_agents.config import NexusConfig, load_config
+    from nexus_agents.exceptions import (
+        BudgetExceededError,
+        ConfigError,
+        DataError,
+        ModelError,
+        NexusError,
+        SpecError,
+        StructuredOutputError,
+    )
+    from nexus_agents.llm.interface import ChatMessage, ChatModel, ChatRequest, ChatResponse, Usage
+    from nexus_agents.tools.base import Tool, tool

@@ -1,0 +1,93 @@
+"""The base of every artifact an agent produces.
+
+An artifact keeps two parts apart:
+
+* ``facts``: numbers and lists computed by deterministic tools (never by the model);
+* ``narrative``: the model's judgement and prose, validated against a schema.
+
+The model only ever sees (and returns) the JSON schema of the ``narrative`` model; the
+runtime builds the artifact with ``ArtifactClass.compose(facts, narrative)``. So a number
+in an artifact can only come from code.
+
+Concrete artifacts declare ``kind`` (a slug), ``title`` (the playbook's name) and the two
+fields with their own types::
+
+    class SprintPlan(Artifact):
+        kind = "sprint_plan"
+        title = "Sprint Plan"
+        facts: SprintPlanFacts
+        narrative: SprintPlanNarrative
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Facts(BaseModel):
+    """Numbers computed by code. Subclasses declare the fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Narrative(BaseModel):
+    """What the model writes; its JSON schema is the model's output schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArtifactMeta(BaseModel):
+    """Where an artifact came from (filled by the runtime, not by the model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str | None = None
+    period: str | None = None
+    run_id: str | None = None
+    step: str | None = None
+    created_at: str | None = None
+
+
+class Artifact(BaseModel):
+    """A typed output of an agent or a workflow step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+
+    facts: Facts
+    narrative: Narrative
+    meta: ArtifactMeta = Field(default_factory=ArtifactMeta)
+
+    @classmethod
+    def facts_model(cls) -> type[Facts]:
+        return cast(type[Facts], cls.model_fields["facts"].annotation)
+
+    @classmethod
+    def narrative_model(cls) -> type[Narrative]:
+        return cast(type[Narrative], cls.model_fields["narrative"].annotation)
+
+    @classmethod
+    def compose(
+        cls,
+        facts: Facts | dict[str, Any] | None,
+        narrative: Narrative | dict[str, Any],
+        meta: ArtifactMeta | dict[str, Any] | None = None,
+    ) -> Artifact:
+        """Build the artifact from code-computed facts and the model's narrative."""
+        return cls.model_validate(
+            {
+                "facts": facts if facts is not None else {},
+                "narrative": narrative,
+                "meta": meta if meta is not None else {},
+            }
+        )
+
+    def to_markdown(self) -> str:
+        """Render as Markdown; subclasses override for a richer layout."""
+        from nexus_agents.artifacts.render import render_markdown
+
+        return render_markdown(self)

@@ -1,0 +1,1 @@
+"""The ``nexus`` command line: a thin layer over ``nexus_agents.api.Nexus``."""

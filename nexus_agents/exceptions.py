@@ -1,0 +1,97 @@
+"""Every error nexus_agents raises on purpose derives from ``NexusError``.
+
+Each one carries enough context (file, row, field, agent, step) to be read by a person
+without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class NexusError(Exception):
+    """Base of all errors raised by nexus_agents."""
+
+
+class ConfigError(NexusError):
+    """Configuration is missing or invalid (names the setting or variable to fix)."""
+
+
+class DataError(NexusError):
+    """A workspace data file is malformed.
+
+    ``line`` is 1-based and counts the header line of a CSV file; ``column`` is the
+    column name (or the JSON key for JSON Lines files).
+    """
+
+    def __init__(
+        self,
+        file: str,
+        message: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        super().__init__(f"{where}: {message}")
+
+
+class SpecError(NexusError):
+    """A prompt file, graph spec or eval case is invalid (names file, item and field)."""
+
+    def __init__(self, file: str, message: str, *, item: str | None = None) -> None:
+        self.file = file
+        self.item = item
+        self.reason = message
+        where = file if item is None else f"{file} [{item}]"
+        super().__init__(f"{where}: {message}")
+
+
+class UnknownNameError(NexusError, KeyError):
+    """A name (agent, tool, artifact, graph, job) did not resolve."""
+
+    def __init__(self, kind: str, name: str, known: list[str] | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        hint = ""
+        if known:
+            hint = "; known: " + ", ".join(sorted(known))
+        super().__init__(f"unknown {kind} {name!r}{hint}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class ModelError(NexusError):
+    """A model call failed in a way retries could not fix."""
+
+    def __init__(self, message: str, *, agent: str | None = None, status: int | None = None) -> None:
+        self.agent = agent
+        self.status = status
+        prefix = f"agent {agent}: " if agent else ""
+        super().__init__(prefix + message)
+
+
+class StructuredOutputError(ModelError):
+    """The model's output did not validate against the artifact schema, even after repair."""
+
+    def __init__(self, agent: str | None, errors: list[str], raw: str | None = None) -> None:
+        self.errors = errors
+        self.raw = raw
+        shown = "; ".join(errors[:5])
+        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"output did not match the schema: {shown}{more}", agent=agent)
+
+
+class BudgetExceededError(NexusError):
+    """A run hit one of its limits (model calls, tokens, cost)."""
+
+
+class ScriptError(NexusError, AssertionError):
+    """A ScriptedModel got a call it did not expect, or was left with unplayed responses."""
