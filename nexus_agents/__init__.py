@@ -36,7 +36,28 @@ _EXPORTS: dict[str, str] = {
     "Tool": "nexus_agents.tools.base",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "Artifact",
+    "BudgetExceededError",
+    "ChatMessage",
+    "ChatModel",
+    "ChatRequest",
+    "ChatResponse",
+    "ConfigError",
+    "DataError",
+    "Facts",
+    "ModelError",
+    "Narrative",
+    "NexusConfig",
+    "NexusError",
+    "SpecError",
+    "StructuredOutputError",
+    "Tool",
+    "Usage",
+    "__version__",
+    "load_config",
+    "tool",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -71,7 +71,9 @@ class UnknownNameError(NexusError, KeyError):
 class ModelError(NexusError):
     """A model call failed in a way retries could not fix."""
 
-    def __init__(self, message: str, *, agent: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, agent: str | None = None, status: int | None = None
+    ) -> None:
         self.agent = agent
         self.status = status
         prefix = f"agent {agent}: " if agent else ""

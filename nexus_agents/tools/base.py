@@ -60,7 +60,9 @@ def tool(name: str | None = None) -> Callable[[Callable[[In], Out]], Callable[[I
             and isinstance(output_model, type)
             and issubclass(output_model, BaseModel)
         ):
-            raise SpecError(func.__qualname__, "a tool's argument and return must be pydantic models")
+            raise SpecError(
+                func.__qualname__, "a tool's argument and return must be pydantic models"
+            )
         tool_name = name or func.__name__
         doc = inspect.getdoc(func)
         if not doc:
