@@ -56,6 +56,9 @@ _BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"//[^/@\s]+@")
 
 
+AGENT_HEADER = "X-Nexus-Agent"
+
+
 class _BadRequest(Exception):
     """A 4xx the server will keep answering the same way."""
 
@@ -274,6 +277,9 @@ class OpenAIChatModel:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
+        if request.agent:
+            # Lets recorders and replayers attribute a call to its agent; servers ignore it.
+            kwargs["extra_headers"] = {AGENT_HEADER: request.agent}
         return kwargs
 
     def _to_response(

@@ -53,6 +53,7 @@ async def test_clean_structured_response(make_model) -> None:
     assert sorted(schema["required"]) == ["note", "score", "status"]
     assert "tools" not in sent
     assert route.calls[0].request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert route.calls[0].request.headers["x-nexus-agent"] == "evidence-collector"
 
 
 async def test_rate_limit_honours_retry_after(make_model, sleeps) -> None:
