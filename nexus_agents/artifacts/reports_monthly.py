@@ -1,0 +1,331 @@
+"""Monthly outputs: executive summary, finance, compliance, market brief, brand health,
+the growth review and the content operations review."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.facts import (
+    BudgetVariance,
+    ChannelMetric,
+    CountItem,
+    ExperimentStat,
+    ForecastPoint,
+    FunnelStage,
+    KpiValue,
+    MoneyLine,
+    PlatformActivity,
+    SourceRef,
+)
+from nexus_agents.artifacts.narrative import (
+    Action,
+    Bullets,
+    Finding,
+    Line,
+    Recommendation,
+    Risk,
+    Text,
+)
+
+__all__ = [
+    "EXECUTIVE_SUMMARY_MAX_WORDS",
+    "BrandHealthFacts",
+    "BrandHealthNarrative",
+    "BrandHealthReport",
+    "ComplianceStatusFacts",
+    "ComplianceStatusNarrative",
+    "ComplianceStatusReport",
+    "ContentOpsReview",
+    "ContentOpsReviewFacts",
+    "ContentOpsReviewNarrative",
+    "MonthlyExecutiveSummary",
+    "MonthlyExecutiveSummaryFacts",
+    "MonthlyExecutiveSummaryNarrative",
+    "MonthlyFinancialFacts",
+    "MonthlyFinancialNarrative",
+    "MonthlyFinancialReport",
+    "MonthlyGrowthReview",
+    "MonthlyGrowthReviewFacts",
+    "MonthlyGrowthReviewNarrative",
+    "MonthlyMarketBrief",
+    "MonthlyMarketBriefFacts",
+    "MonthlyMarketBriefNarrative",
+    "word_count",
+]
+
+EXECUTIVE_SUMMARY_MAX_WORDS = 500
+_WORD = re.compile(r"\S+")
+
+
+def word_count(*texts: str) -> int:
+    return sum(len(_WORD.findall(t)) for t in texts)
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- Executive summary (SCQA) ---------------------------------------------------------
+
+
+class MonthlyExecutiveSummaryFacts(Facts):
+    month: str = Field(description="YYYY-MM")
+    kpis: list[KpiValue] = Field(default_factory=list)
+
+
+class MonthlyExecutiveSummaryNarrative(Narrative):
+    situation: Text
+    complication: Text
+    question: Line
+    answer: Text
+    key_findings: Bullets = Field(description="each finding quotes a number from the facts")
+    decisions_needed: Bullets
+
+    @model_validator(mode="after")
+    def _short_and_quantified(self) -> MonthlyExecutiveSummaryNarrative:
+        words = word_count(
+            self.situation,
+            self.complication,
+            self.question,
+            self.answer,
+            *self.key_findings,
+            *self.decisions_needed,
+        )
+        if words >= EXECUTIVE_SUMMARY_MAX_WORDS:
+            raise ValueError(
+                f"the executive summary has {words} words; it must stay under "
+                f"{EXECUTIVE_SUMMARY_MAX_WORDS}"
+            )
+        vague = [f for f in self.key_findings if not re.search(r"\d", f)]
+        if vague:
+            raise ValueError(f"every key finding must be quantified; not: {vague[0]!r}")
+        return self
+
+
+class MonthlyExecutiveSummary(Artifact):
+    kind = "monthly_executive_summary"
+    title = "Monthly Executive Summary"
+    facts: MonthlyExecutiveSummaryFacts
+    narrative: MonthlyExecutiveSummaryNarrative
+
+
+# --- Finance -------------------------------------------------------------------------
+
+
+class MonthlyFinancialFacts(Facts):
+    month: str
+    currency: str = "USD"
+    mrr: float
+    arr: float
+    new_mrr: float = 0.0
+    expansion_mrr: float = 0.0
+    churned_mrr: float = 0.0
+    revenue_by_plan: list[MoneyLine] = Field(default_factory=list)
+    costs_by_category: list[MoneyLine] = Field(default_factory=list)
+    marketing_spend_by_channel: list[MoneyLine] = Field(default_factory=list)
+    cac: float | None = None
+    ltv: float | None = None
+    ltv_cac_ratio: float | None = None
+    payback_months: float | None = None
+    forecast: list[ForecastPoint] = Field(default_factory=list, description="3-month rolling")
+    budget_variance: list[BudgetVariance] = Field(default_factory=list)
+
+
+class MonthlyFinancialNarrative(Narrative):
+    summary: Text
+    revenue_analysis: Text
+    cost_analysis: Text
+    unit_economics: Text
+    forecast_commentary: Text
+    risks: list[Risk] = Field(max_length=6)
+    recommendations: list[Recommendation] = Field(max_length=6)
+
+
+class MonthlyFinancialReport(Artifact):
+    kind = "monthly_financial_report"
+    title = "Monthly Financial Report"
+    facts: MonthlyFinancialFacts
+    narrative: MonthlyFinancialNarrative
+
+
+# --- Compliance ----------------------------------------------------------------------
+
+
+class ComplianceStatusFacts(Facts):
+    month: str
+    applicable_controls: int = Field(ge=0)
+    passing_controls: int = Field(ge=0)
+    adherence_pct: float | None = Field(default=None, description="target > 98%")
+    open_data_subject_requests: int = Field(default=0, ge=0)
+    overdue_data_subject_requests: int = Field(default=0, ge=0)
+    overdue_items: list[str] = Field(default_factory=list)
+    vulnerabilities_by_severity: list[CountItem] = Field(default_factory=list)
+    training_completion_pct: float | None = None
+    policy_acknowledgement_pct: float | None = None
+
+
+class RegulatoryItem(_Part):
+    regulation: Line
+    change: Line
+    deadline: Line
+    action_needed: Line
+
+
+class ComplianceStatusNarrative(Narrative):
+    status: Literal["compliant", "at_risk", "non_compliant"]
+    summary: Text
+    regulatory_updates: list[RegulatoryItem] = Field(max_length=10)
+    privacy: Text
+    security: Text
+    audit_readiness: Text
+    actions: list[Action] = Field(max_length=10)
+
+
+class ComplianceStatusReport(Artifact):
+    kind = "compliance_status_report"
+    title = "Compliance Status Report"
+    facts: ComplianceStatusFacts
+    narrative: ComplianceStatusNarrative
+
+
+# --- Market brief --------------------------------------------------------------------
+
+
+class MonthlyMarketBriefFacts(Facts):
+    month: str
+    sources: list[SourceRef] = Field(default_factory=list)
+
+
+class Trend(_Part):
+    trend: Line
+    evidence: Line
+    source_ids: list[str] = Field(min_length=1, max_length=5)
+    implication: Line
+
+
+class CompetitorMove(_Part):
+    competitor: Line
+    move: Line
+    source_ids: list[str] = Field(min_length=1, max_length=5)
+    response: Line
+
+
+class MonthlyMarketBriefNarrative(Narrative):
+    summary: Text
+    trends: list[Trend] = Field(max_length=10)
+    competitor_moves: list[CompetitorMove] = Field(max_length=10)
+    opportunities: Bullets
+    threats: Bullets
+
+
+class MonthlyMarketBrief(Artifact):
+    kind = "monthly_market_brief"
+    title = "Monthly Market Brief"
+    facts: MonthlyMarketBriefFacts
+    narrative: MonthlyMarketBriefNarrative
+
+    @model_validator(mode="after")
+    def _sourced(self) -> MonthlyMarketBrief:
+        known = {s.source_id for s in self.facts.sources}
+        cited = [i for t in self.narrative.trends for i in t.source_ids]
+        cited += [i for m in self.narrative.competitor_moves for i in m.source_ids]
+        missing = sorted({i for i in cited if i not in known})
+        if missing:
+            raise ValueError(f"cites sources that were not provided: {', '.join(missing)}")
+        return self
+
+
+# --- Brand health --------------------------------------------------------------------
+
+
+class BrandHealthFacts(Facts):
+    month: str
+    assets_audited: int = Field(ge=0)
+    assets_consistent: int = Field(ge=0)
+    consistency_pct: float | None = None
+
+
+class BrandHealthNarrative(Narrative):
+    status: Literal["strong", "stable", "at_risk"]
+    summary: Text
+    findings: list[Finding] = Field(max_length=15)
+    strengths: Bullets
+
+
+class BrandHealthReport(Artifact):
+    kind = "brand_health_report"
+    title = "Brand Health Report"
+    facts: BrandHealthFacts
+    narrative: BrandHealthNarrative
+
+
+# --- Monthly growth review -----------------------------------------------------------
+
+
+class MonthlyGrowthReviewFacts(Facts):
+    month: str
+    mom_user_growth_pct: float | None = Field(default=None, description="target > 20%")
+    channels: list[ChannelMetric] = Field(default_factory=list)
+    funnel: list[FunnelStage] = Field(default_factory=list)
+    ltv_cac_ratio: float | None = None
+    experiments: list[ExperimentStat] = Field(default_factory=list)
+    retention: list[KpiValue] = Field(default_factory=list, description="cohort retention points")
+    feature_adoption: list[KpiValue] = Field(default_factory=list)
+    viral_coefficient: float | None = None
+
+
+class BudgetShift(_Part):
+    from_channel: Line
+    to_channel: Line
+    reason: Line
+
+
+class MonthlyGrowthReviewNarrative(Narrative):
+    channel_performance: Text
+    experiment_results: Text
+    retention_analysis: Text
+    churn_risks: Bullets
+    next_experiments: list[Recommendation] = Field(max_length=8)
+    budget_reallocation: list[BudgetShift] = Field(max_length=6)
+    new_channels: Bullets
+
+
+class MonthlyGrowthReview(Artifact):
+    kind = "monthly_growth_review"
+    title = "Monthly Growth Review"
+    facts: MonthlyGrowthReviewFacts
+    narrative: MonthlyGrowthReviewNarrative
+
+
+# --- Content operations review -------------------------------------------------------
+
+
+class ContentOpsReviewFacts(Facts):
+    month: str
+    platforms: list[PlatformActivity] = Field(default_factory=list)
+    platforms_below_cadence: list[str] = Field(default_factory=list)
+
+
+class PlatformPlan(_Part):
+    platform: Line
+    cadence: Line
+    focus: Line
+
+
+class ContentOpsReviewNarrative(Narrative):
+    performance_review: Text
+    editorial_calendar: Bullets
+    platform_updates: Bullets
+    strategy_changes: Bullets
+    platform_plans: list[PlatformPlan] = Field(max_length=8)
+
+
+class ContentOpsReview(Artifact):
+    kind = "content_ops_review"
+    title = "Content Ops Review"
+    facts: ContentOpsReviewFacts
+    narrative: ContentOpsReviewNarrative

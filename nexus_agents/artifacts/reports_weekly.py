@@ -1,0 +1,196 @@
+"""Weekly outputs: analytics report, feedback summary, sprint plan, growth metrics, status."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.facts import (
+    ChannelMetric,
+    FunnelStage,
+    KpiValue,
+    RiceScore,
+    SignificanceResult,
+    ThemeCount,
+)
+from nexus_agents.artifacts.narrative import Bullets, Line, Recommendation, Risk, Text
+
+__all__ = [
+    "GrowthMetricsFacts",
+    "GrowthMetricsNarrative",
+    "GrowthMetricsReport",
+    "SprintPlan",
+    "SprintPlanFacts",
+    "SprintPlanNarrative",
+    "WeeklyAnalyticsFacts",
+    "WeeklyAnalyticsNarrative",
+    "WeeklyAnalyticsReport",
+    "WeeklyFeedbackFacts",
+    "WeeklyFeedbackNarrative",
+    "WeeklyFeedbackSummary",
+    "WeeklyStatusFacts",
+    "WeeklyStatusNarrative",
+    "WeeklyStatusUpdate",
+]
+
+
+class WeeklyAnalyticsFacts(Facts):
+    week: str = Field(description="ISO week, e.g. 2025-W14")
+    kpis: list[KpiValue] = Field(default_factory=list)
+    changes: list[SignificanceResult] = Field(
+        default_factory=list, description="week-over-week changes tested for significance"
+    )
+
+
+class WeeklyAnalyticsNarrative(Narrative):
+    summary: Text
+    trends: Bullets
+    anomalies: Bullets
+    recommendations: list[Recommendation] = Field(max_length=8)
+
+
+class WeeklyAnalyticsReport(Artifact):
+    kind = "weekly_analytics_report"
+    title = "Weekly Analytics Report"
+    facts: WeeklyAnalyticsFacts
+    narrative: WeeklyAnalyticsNarrative
+
+
+class WeeklyFeedbackFacts(Facts):
+    week: str
+    feedback_count: int = Field(ge=0)
+    nps: float | None = Field(default=None, ge=-100, le=100)
+    promoters: int = Field(default=0, ge=0)
+    passives: int = Field(default=0, ge=0)
+    detractors: int = Field(default=0, ge=0)
+    mean_sentiment: float | None = Field(default=None, ge=-1, le=1)
+    themes: list[ThemeCount] = Field(default_factory=list)
+
+
+class ThemeNote(Narrative):
+    theme: Line = Field(description="one of the themes in the facts")
+    what_users_say: Line
+    implication: Line
+
+
+class WeeklyFeedbackNarrative(Narrative):
+    summary: Text
+    themes: list[ThemeNote] = Field(max_length=10)
+    recommended_actions: Bullets
+
+
+class WeeklyFeedbackSummary(Artifact):
+    kind = "weekly_feedback_summary"
+    title = "Weekly Feedback Summary"
+    facts: WeeklyFeedbackFacts
+    narrative: WeeklyFeedbackNarrative
+
+
+class SprintPlanFacts(Facts):
+    sprint_number: int = Field(ge=1)
+    start: str
+    end: str
+    velocity: float = Field(gt=0, description="story points per sprint")
+    capacity: float = Field(gt=0, description="velocity minus a 20% buffer")
+    candidates: list[RiceScore] = Field(default_factory=list, description="ranked by RICE")
+
+
+class SprintPlanNarrative(Narrative):
+    sprint_goal: Line
+    selected_item_ids: list[str] = Field(max_length=40, description="ids from the candidates")
+    rationale: Text
+    deferred_notes: Bullets
+    risks: list[Risk] = Field(max_length=6)
+
+
+class SprintPlan(Artifact):
+    kind = "sprint_plan"
+    title = "Sprint Plan"
+    facts: SprintPlanFacts
+    narrative: SprintPlanNarrative
+
+    @model_validator(mode="after")
+    def _fits_capacity(self) -> SprintPlan:
+        by_id = {c.item_id: c for c in self.facts.candidates}
+        unknown = [i for i in self.narrative.selected_item_ids if i not in by_id]
+        if unknown:
+            raise ValueError(f"selected items are not candidates: {', '.join(unknown)}")
+        if len(set(self.narrative.selected_item_ids)) != len(self.narrative.selected_item_ids):
+            raise ValueError("an item is selected twice")
+        if self.planned_points > self.facts.capacity + 1e-9:
+            raise ValueError(
+                f"selected items need {self.planned_points:g} points, "
+                f"capacity is {self.facts.capacity:g}"
+            )
+        return self
+
+    @property
+    def planned_points(self) -> float:
+        by_id = {c.item_id: c for c in self.facts.candidates}
+        return sum(by_id[i].effort for i in self.narrative.selected_item_ids if i in by_id)
+
+    def to_markdown(self) -> str:
+        from nexus_agents.artifacts.render import render_markdown
+
+        return render_markdown(
+            self,
+            derived={
+                "Planned points": self.planned_points,
+                "Capacity": self.facts.capacity,
+                "Items selected": len(self.narrative.selected_item_ids),
+            },
+        )
+
+
+class GrowthMetricsFacts(Facts):
+    week: str
+    new_users: int = Field(ge=0)
+    wow_growth_pct: float | None = None
+    funnel: list[FunnelStage] = Field(default_factory=list)
+    channels: list[ChannelMetric] = Field(default_factory=list)
+    ltv: float | None = None
+    ltv_cac_ratio: float | None = Field(default=None, description="target >= 3")
+    d7_retention_pct: float | None = None
+    d30_retention_pct: float | None = None
+
+
+class GrowthMetricsNarrative(Narrative):
+    summary: Text
+    channel_findings: Bullets
+    funnel_findings: Bullets
+    next_experiments: list[Recommendation] = Field(max_length=6)
+
+
+class GrowthMetricsReport(Artifact):
+    kind = "growth_metrics_report"
+    title = "Growth Metrics Report"
+    facts: GrowthMetricsFacts
+    narrative: GrowthMetricsNarrative
+
+
+class WeeklyStatusFacts(Facts):
+    week: str
+    tasks_planned: int = Field(ge=0)
+    tasks_done: int = Field(ge=0)
+    on_time_pct: float | None = None
+    scope_added_points: float = Field(default=0.0, ge=0)
+    blocked_tasks: int = Field(default=0, ge=0)
+    open_incidents: int = Field(default=0, ge=0)
+
+
+class WeeklyStatusNarrative(Narrative):
+    status: Literal["ON_TRACK", "AT_RISK", "BLOCKED"]
+    summary: Text
+    accomplishments: Bullets
+    risks: list[Risk] = Field(max_length=8)
+    dependencies: Bullets
+    asks: Bullets = Field(description="decisions or help needed from other teams")
+
+
+class WeeklyStatusUpdate(Artifact):
+    kind = "weekly_status_update"
+    title = "Weekly Status Update"
+    facts: WeeklyStatusFacts
+    narrative: WeeklyStatusNarrative
