@@ -1,1 +1,65 @@
-"""testing."""
+"""Test helpers shipped with the library: an OpenAI-compatible mock server with fault
+injection, and a deterministic generator of JSON-schema instances.
+
+Names are imported lazily so ``python -m nexus_agents.testing.mock_server`` runs cleanly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "FAULT_NAMES": "nexus_agents.testing.faults",
+    "Fault": "nexus_agents.testing.faults",
+    "FaultKind": "nexus_agents.testing.faults",
+    "FaultSchedule": "nexus_agents.testing.faults",
+    "MockLLMServer": "nexus_agents.testing.mock_server",
+    "MockServerStats": "nexus_agents.testing.mock_server",
+    "RecordedRequest": "nexus_agents.testing.mock_server",
+    "Responder": "nexus_agents.testing.mock_server",
+    "SchemaFakerError": "nexus_agents.testing.schema_faker",
+    "content_reply": "nexus_agents.testing.completions",
+    "fake_instance": "nexus_agents.testing.schema_faker",
+    "tool_call_reply": "nexus_agents.testing.completions",
+}
+
+__all__ = [
+    "FAULT_NAMES",
+    "Fault",
+    "FaultKind",
+    "FaultSchedule",
+    "MockLLMServer",
+    "MockServerStats",
+    "RecordedRequest",
+    "Responder",
+    "SchemaFakerError",
+    "content_reply",
+    "fake_instance",
+    "tool_call_reply",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nexus_agents.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nexus_agents.testing.completions import content_reply, tool_call_reply
+    from nexus_agents.testing.faults import FAULT_NAMES, Fault, FaultKind, FaultSchedule
+    from nexus_agents.testing.mock_server import (
+        MockLLMServer,
+        MockServerStats,
+        RecordedRequest,
+        Responder,
+    )
+    from nexus_agents.testing.schema_faker import SchemaFakerError, fake_instance
