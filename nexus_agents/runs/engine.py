@@ -1,0 +1,296 @@
+"""Start and resume runs: a run is a LangGraph thread whose checkpoints and records share
+one SQLite file.
+
+``durability="sync"`` makes each finished super-step durable before the next starts, so
+a killed process resumes after the last completed step and redoes nothing before it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nexus_agents.actions.base import Integration
+from nexus_agents.exceptions import UnknownNameError
+from nexus_agents.graphs.approvals import ApprovalDecision, ApprovalRequest, check_decision
+from nexus_agents.graphs.errors import ApprovalError
+from nexus_agents.graphs.executor import RunContext, StepExecutor
+from nexus_agents.graphs.spec import GraphSpec
+from nexus_agents.graphs.state import initial_state
+from nexus_agents.runs.store import RunStatus, RunStore, connect_sqlite, default_db_path
+
+__all__ = ["Engine", "RunResult"]
+
+ApprovePolicy = Literal["pause", "timeout_default"]
+RECURSION_LIMIT = 500
+
+
+class RunResult(BaseModel):
+    """Where a run stands after ``start`` or ``resume`` returned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    graph: str
+    status: RunStatus
+    artifacts: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    values: dict[str, Any] = Field(default_factory=dict)
+    pending: ApprovalRequest | None = None
+    usage: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class Engine:
+    """Runs graphs for one workspace. Open with ``async with await Engine.open(...)``."""
+
+    def __init__(
+        self,
+        *,
+        specs: Mapping[str, GraphSpec],
+        executor: StepExecutor | None,
+        store: RunStore,
+        checkpointer: Any,
+        integration: Integration | None = None,
+        auto_approve_policy: ApprovePolicy = "pause",
+        config: Any = None,
+        owns: list[Any] | None = None,
+    ) -> None:
+        self.specs = dict(specs)
+        self.executor = executor
+        self.store = store
+        self.checkpointer = checkpointer
+        self.integration = integration
+        self.auto_approve_policy = auto_approve_policy
+        self.config = config
+        self._compiled: dict[str, Any] = {}
+        self._owns = owns or []
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        specs: Mapping[str, GraphSpec],
+        executor: StepExecutor | None,
+        workspace: str | Path | None = None,
+        db_path: str | Path | None = None,
+        integration: Integration | None = None,
+        auto_approve_policy: ApprovePolicy = "pause",
+        config: Any = None,
+    ) -> Engine:
+        """Open the workspace database (``<workspace>/.nexus/nexus.sqlite`` by default).
+
+        Without an ``integration``, actions go to a ``WorkspaceIntegration``.
+        """
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        if db_path is None:
+            if workspace is None:
+                raise ValueError("give a workspace or a db_path")
+            db_path = default_db_path(workspace)
+        if integration is None and workspace is not None:
+            from nexus_agents.actions.workspace import WorkspaceIntegration
+
+            integration = WorkspaceIntegration(workspace)
+        store = await RunStore.open(db_path)
+        conn = await connect_sqlite(db_path)
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        return cls(
+            specs=specs,
+            executor=executor,
+            store=store,
+            checkpointer=saver,
+            integration=integration,
+            auto_approve_policy=auto_approve_policy,
+            config=config,
+            owns=[store, conn],
+        )
+
+    async def close(self) -> None:
+        for resource in self._owns:
+            await resource.close()
+        self._owns = []
+
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ---------------------------------------------------------------- public API
+
+    def graph(self, name: str) -> Any:
+        """The compiled graph ``name`` (compiled once per engine)."""
+        if name not in self._compiled:
+            spec = self.specs.get(name)
+            if spec is None:
+                raise UnknownNameError("graph", name, list(self.specs))
+            from nexus_agents.graphs.compiler import compile_graph
+
+            self._compiled[name] = compile_graph(
+                spec, self.executor, checkpointer=self.checkpointer, specs=self.specs
+            )
+        return self._compiled[name]
+
+    async def start(
+        self,
+        graph_name: str,
+        inputs: Mapping[str, Any] | None = None,
+        thread_id: str | None = None,
+        *,
+        period: str | None = None,
+        job: str | None = None,
+        unattended: bool | None = None,
+    ) -> RunResult:
+        """Start a run. A known ``thread_id`` (e.g. ``JOB:PERIOD``) is never run twice:
+        a finished or waiting run is returned as is, an interrupted one is resumed."""
+        graph = self.graph(graph_name)
+        run_id = thread_id or uuid.uuid4().hex
+        existing = await self.store.get_run(run_id)
+        if existing is not None:
+            if existing.graph != graph_name:
+                raise ValueError(f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}")
+            if existing.status in ("running", "failed"):
+                return await self.resume(run_id)
+            return await self.result(run_id)
+        policy: ApprovePolicy = self.auto_approve_policy
+        if unattended is not None:
+            policy = "timeout_default" if unattended else "pause"
+        await self.store.create_run(
+            run_id, graph_name, job=job, period=period, inputs=dict(inputs or {}), policy=policy
+        )
+        state = initial_state(dict(inputs or {}), period)
+        return await self._drive(graph, run_id, graph_name, policy, state)
+
+    async def resume(
+        self,
+        run_id: str,
+        decision: str | None = None,
+        note: str | None = None,
+        *,
+        decided_by: str | None = None,
+    ) -> RunResult:
+        """Continue a run from its last checkpoint: after a crash, or with an approval decision."""
+        from langgraph.types import Command
+
+        record = await self.store.get_run(run_id)
+        if record is None:
+            raise UnknownNameError("run", run_id)
+        if record.status == "succeeded":
+            if decision is not None:
+                raise ApprovalError(f"run {run_id!r} has finished; there is nothing to decide")
+            return await self.result(run_id)
+        graph = self.graph(record.graph)
+        policy: ApprovePolicy = "timeout_default" if record.policy == "timeout_default" else "pause"
+        if record.status == "waiting_approval":
+            pending = ApprovalRequest.model_validate(
+                {k: v for k, v in (record.pending or {}).items() if k != "interrupt_id"}
+            )
+            if decision is None:
+                raise ApprovalError(
+                    f"run {run_id!r} waits for approval {pending.approval_id!r}: "
+                    f"give a decision ({', '.join(pending.options)})"
+                )
+            chosen = check_decision(
+                pending.options,
+                pending.approval_id,
+                ApprovalDecision(decision=decision, note=note, decided_by=decided_by),
+            )
+            value = chosen.model_dump()
+            interrupt_id = (record.pending or {}).get("interrupt_id")
+            command = Command(resume={interrupt_id: value} if interrupt_id else value)
+            await self.store.set_status(run_id, "running")
+            return await self._drive(graph, run_id, record.graph, policy, command)
+        if decision is not None:
+            raise ApprovalError(f"run {run_id!r} is not waiting for an approval")
+        await self.store.set_status(run_id, "running")
+        return await self._drive(graph, run_id, record.graph, policy, None)
+
+    async def expire_approvals(self, now: datetime | None = None) -> list[RunResult]:
+        """Resume every run whose approval deadline passed with that approval's ``on_timeout``."""
+        moment = now or datetime.now(UTC)
+        results = []
+        for record in await self.store.list_runs(status="waiting_approval", limit=10_000):
+            pending = record.pending or {}
+            deadline = pending.get("deadline")
+            if deadline and datetime.fromisoformat(deadline) <= moment:
+                results.append(
+                    await self.resume(
+                        record.run_id,
+                        pending["on_timeout"],
+                        "no decision before the deadline",
+                        decided_by="policy:timeout",
+                    )
+                )
+        return results
+
+    async def result(self, run_id: str) -> RunResult:
+        record = await self.store.get_run(run_id)
+        if record is None:
+            raise UnknownNameError("run", run_id)
+        values: dict[str, Any] = {}
+        if record.graph in self.specs:
+            snapshot = await self.graph(record.graph).aget_state(self._config(run_id))
+            values = dict(snapshot.values or {})
+        pending = None
+        if record.pending:
+            pending = ApprovalRequest.model_validate(
+                {k: v for k, v in record.pending.items() if k != "interrupt_id"}
+            )
+        return RunResult(
+            run_id=run_id,
+            graph=record.graph,
+            status=record.status,
+            artifacts=dict(values.get("artifacts") or {}),
+            values=dict(values.get("values") or {}),
+            pending=pending,
+            usage=dict(values.get("usage") or {}),
+            error=record.error,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _config(run_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
+
+    async def _drive(
+        self, graph: Any, run_id: str, graph_name: str, policy: ApprovePolicy, payload: Any
+    ) -> RunResult:
+        ctx = RunContext(
+            run_id=run_id,
+            graph=graph_name,
+            store=self.store,
+            integration=self.integration,
+            auto_approve_policy=policy,
+            config=self.config,
+        )
+        config = self._config(run_id)
+        try:
+            await graph.ainvoke(payload, config, context=ctx, durability="sync")
+        except Exception as exc:
+            await self.store.set_status(run_id, "failed", error=str(exc) or type(exc).__name__)
+            return await self.result(run_id)
+        snapshot = await graph.aget_state(config)
+        if snapshot.interrupts:
+            first = snapshot.interrupts[0]
+            pending = {**dict(first.value), "interrupt_id": first.id}
+            await self.store.set_status(run_id, "waiting_approval", pending=pending)
+        elif snapshot.next:
+            await self.store.set_status(
+                run_id, "failed", error=f"stopped before {', '.join(snapshot.next)} without finishing"
+            )
+        else:
+            await self.store.set_status(run_id, "succeeded")
+        return await self.result(run_id)

@@ -1,0 +1,113 @@
+"""Actions: the workspace integration, approval gating and idempotency across resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "graphs"))
+
+from fake_executor import FakeExecutor
+
+from nexus_agents.actions import ActionRequest, WorkspaceIntegration
+from nexus_agents.graphs.spec import parse_spec
+from nexus_agents.runs.engine import Engine
+
+SPEC = """
+    name: postmortem
+    steps:
+      - {id: review, agent: incident_commander, output: post_mortem}
+      - action: {id: file_actions, kind: backlog_append, from: review}
+      - approval: {id: ok_to_publish, decider: studio_producer, question: "Publish?", on_timeout: reject}
+      - action: {id: publish_it, kind: publish, from: review, requires_approval: ok_to_publish}
+"""
+
+
+def _spec() -> Any:
+    return parse_spec(yaml.safe_load(textwrap.dedent(SPEC)), "postmortem.yaml")
+
+
+def _fake() -> FakeExecutor:
+    actions = [{"action": "add alert on queue depth", "owner": "ops", "deadline": "2025-02-01"},
+               {"id": "BL-0100", "action": "runbook for failover", "owner": "sre"}]
+    return FakeExecutor(script={"review": [{"prevention_actions": actions}]})
+
+
+async def test_backlog_rows_get_unique_ids(tmp_path: Path) -> None:
+    integ = WorkspaceIntegration(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "backlog.csv").write_text("id,title,reach\nBL-0007,old item,10\n")
+    payload = {"items": [{"title": "new a"}, {"title": "new b"}, {"id": "BL-0007", "title": "dup"}]}
+    req = ActionRequest(kind="backlog_append", idempotency_key="r1:s", run_id="r1", step_id="s", payload=payload)
+    result = await integ.backlog_append(req)
+    assert result.data["ids"] == ["BL-0008", "BL-0009"]
+    again = await integ.backlog_append(req)  # same key: nothing added twice
+    assert again.data["ids"] == ["BL-0008", "BL-0009"]
+    rows = list(csv.DictReader((tmp_path / "data" / "backlog.csv").open()))
+    assert [r["id"] for r in rows] == ["BL-0007", "BL-0008", "BL-0009"]
+    assert rows[1]["title"] == "new a" and rows[1]["reach"] == ""
+    assert integ.executed_keys() == ["r1:s"]
+
+
+async def test_actions_run_once_across_resume_and_respect_approval(tmp_path: Path) -> None:
+    async with await Engine.open(specs={"postmortem": _spec()}, executor=_fake(), workspace=tmp_path) as engine:
+        paused = await engine.start("postmortem")
+        assert paused.status == "waiting_approval"
+        assert paused.values["file_actions"] == "done"
+        # Resuming re-enters the graph after the approval; the executed action is not repeated.
+        done = await engine.resume(paused.run_id, "approve")
+        assert done.status == "succeeded" and done.values["publish_it"] == "done"
+        recorded = await engine.store.actions_for(paused.run_id)
+        assert sorted(a.step for a in recorded) == ["file_actions", "publish_it"]
+
+        rejected = await engine.start("postmortem")
+        final = await engine.resume(rejected.run_id, "reject")
+        assert final.values["publish_it"] == "skipped"
+
+    log = [json.loads(line) for line in (tmp_path / "actions.jsonl").read_text().splitlines()]
+    assert [(row["kind"], row["run_id"]) for row in log] == [
+        ("backlog_append", paused.run_id), ("publish", paused.run_id), ("backlog_append", rejected.run_id)
+    ]
+    rows = list(csv.DictReader((tmp_path / "data" / "backlog.csv").open()))
+    # ids stay unique: the next generated id follows the highest, a repeated explicit id is skipped
+    assert [r["id"] for r in rows] == ["BL-0001", "BL-0100", "BL-0101"]
+    assert rows[0]["title"] == "add alert on queue depth" and rows[0]["owner"] == "ops"
+
+
+async def test_recorded_action_is_not_executed_again(tmp_path: Path) -> None:
+    class Counting(WorkspaceIntegration):
+        calls = 0
+
+        async def deploy(self, request: ActionRequest) -> Any:
+            Counting.calls += 1
+            return await super().deploy(request)
+
+    spec = parse_spec(yaml.safe_load(textwrap.dedent("""
+        name: ship
+        steps:
+          - {id: build, agent: developer}
+          - action: {id: go, kind: deploy, from: build}
+    """)), "ship.yaml")
+    async with await Engine.open(specs={"ship": spec}, executor=FakeExecutor(),
+                                 workspace=tmp_path, integration=Counting(tmp_path)) as engine:
+        real_record = engine.store.record_action
+
+        async def record_then_crash(*args: Any, **kwargs: Any) -> None:
+            await real_record(*args, **kwargs)
+            raise RuntimeError("process died after recording the action")
+
+        engine.store.record_action = record_then_crash  # type: ignore[method-assign]
+        crashed = await engine.start("ship")
+        assert crashed.status == "failed" and "'go'" in (crashed.error or "")
+        engine.store.record_action = real_record  # type: ignore[method-assign]
+        result = await engine.resume(crashed.run_id)
+        events = await engine.store.events_for(crashed.run_id)
+    assert result.status == "succeeded"
+    assert Counting.calls == 1  # the resumed step found the record and did not deploy again
+    assert [e.step for e in events if e.event == "started"] == ["build", "go", "go"]
