@@ -1,0 +1,124 @@
+"""``nexus schedule list|sync|run`` and ``nexus worker``: the cadence calendar on DBOS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from nexus_agents.schedule.engine import ScheduleEngine
+
+schedule_app = typer.Typer(
+    help="The playbook's cadences as durable schedules.", no_args_is_help=True
+)
+
+_WS = typer.Option(
+    None, "--workspace", "-w", help="Workspace folder (default: NEXUS_WORKSPACE or .)."
+)
+
+
+def _engine(workspace: Path | None, *, role: str, worker_id: str | None = None) -> ScheduleEngine:
+    from nexus_agents.config import load_config
+    from nexus_agents.schedule.engine import ScheduleEngine
+    from nexus_agents.schedule.runner import default_runner
+
+    config = load_config(workspace)
+    runner = default_runner(config.workspace) if role == "worker" or role == "run" else _no_runner
+    return ScheduleEngine.from_config(
+        config, runner, role="worker" if role == "worker" else "admin", worker_id=worker_id
+    )
+
+
+async def _no_runner(*_args: object) -> object:  # pragma: no cover - never called
+    from nexus_agents.exceptions import NexusError
+
+    raise NexusError("this command does not run jobs")
+
+
+@schedule_app.command("list")
+def list_jobs(workspace: Path | None = _WS) -> None:
+    """Each job: cron, next fire, last run and its status."""
+    from rich.console import Console
+    from rich.table import Table
+
+    engine = _engine(workspace, role="admin")
+    with engine:
+        rows = engine.job_rows()
+        stored = engine.schedules()
+    table = Table(title=f"cadences ({engine.calendar.timezone})")
+    for col in ("job", "cron", "next fire", "last period", "status", "synced"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(
+            row.job_id,
+            row.cron if row.enabled else f"{row.cron} (off)",
+            row.next_fire.strftime("%Y-%m-%d %H:%M") if row.next_fire else "-",
+            row.last_period or "-",
+            row.last_status or "-",
+            "yes" if row.job_id in stored and stored[row.job_id]["schedule"] == row.cron else "no",
+        )
+    Console(width=max(Console().width, 110)).print(table)
+
+
+@schedule_app.command("sync")
+def sync(workspace: Path | None = _WS) -> None:
+    """Apply cadences.yaml and the workspace overrides to the schedule store (idempotent)."""
+    with _engine(workspace, role="admin") as engine:
+        applied, removed = engine.sync()
+    typer.echo(
+        f"{len(applied)} schedules applied"
+        + (f"; removed: {', '.join(removed)}" if removed else "")
+    )
+
+
+@schedule_app.command("run")
+def run(
+    job: str = typer.Argument(..., help="Job id, e.g. weekly-sprint-plan."),
+    period: str | None = typer.Option(
+        None,
+        "--period",
+        "-p",
+        help="Period label, e.g. 2026-W48 (default: the period a fire now reports on).",
+    ),
+    rerun_failed: bool = typer.Option(
+        False, "--rerun-failed", help="Run a period again whose recorded run failed."
+    ),
+    workspace: Path | None = _WS,
+) -> None:
+    """Run one period of a job now (a period that already ran is not run again)."""
+    with _engine(workspace, role="run") as engine:
+        outcome = engine.run(job, period, rerun_failed=rerun_failed)
+    line = f"{job}: {outcome.status.value} after {outcome.attempts} attempt(s)"
+    if outcome.run_id:
+        line += f", run {outcome.run_id}"
+    if outcome.error:
+        line += f": {outcome.error}"
+    typer.echo(line)
+    if outcome.status.value == "failed":
+        raise typer.Exit(1)
+
+
+def worker(
+    workspace: Path | None = _WS,
+    worker_id: str | None = typer.Option(
+        None,
+        "--worker-id",
+        help="Stable id of this worker (reuse it after a restart; one per worker).",
+    ),
+    no_sync: bool = typer.Option(False, "--no-sync", help="Do not apply cadences.yaml on start."),
+    drain: bool = typer.Option(False, "--drain", help="Catch up, run what is queued, then exit."),
+) -> None:
+    """Run the scheduler in the foreground: fire schedules, drain the queue (Ctrl-C stops)."""
+    from nexus_agents.schedule.worker import run_worker
+
+    engine = _engine(workspace, role="worker", worker_id=worker_id)
+    run_worker(
+        engine, sync=not no_sync, until_idle=drain, on_event=lambda msg: typer.echo(msg, err=True)
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")
+    app.command("worker")(worker)

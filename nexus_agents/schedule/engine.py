@@ -1,0 +1,510 @@
+"""Durable cadences on DBOS: schedules, a queue, and one workflow per ``JOB:PERIOD``.
+
+How a period runs:
+
+1. ``sync`` stores one DBOS schedule per enabled job (cron + timezone). A DBOS schedule
+   fire starts the *fire* workflow on the ``<queue>_fire`` queue (only workers listen).
+2. The fire workflow maps the fire time to the job's period, runs the job's check for
+   continuous jobs, and enqueues the *run* workflow with workflow id ``JOB:PERIOD`` on
+   the job queue (concurrency-limited per worker). An id that exists already is
+   attached to, never run again: across restarts, catch-up and several workers.
+3. The run workflow calls the ``JobRunner`` once per attempt, each attempt a recorded
+   DBOS step, with durable backoff sleeps between failed attempts. A crash mid-attempt
+   is recovered by the next worker with the same worker id; the outcome (status,
+   run id, error, attempts) is the workflow's output.
+
+Only one ``ScheduleEngine`` may be launched per process (DBOS is a process singleton).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from dbos import DBOS, DBOSConfig, SetWorkflowID
+from pydantic import BaseModel, ConfigDict
+
+from nexus_agents.config import NexusConfig
+from nexus_agents.exceptions import ConfigError, NexusError
+from nexus_agents.periods import Period, parse_period
+from nexus_agents.schedule.calendar import Calendar, load_calendar
+from nexus_agents.schedule.checks import CheckContext, CheckFn, resolve_check, run_check
+from nexus_agents.schedule.cron import next_fire, zone
+from nexus_agents.schedule.jobs import CadenceJob, JobOutcome, JobStatus, Trigger
+from nexus_agents.schedule.planner import Due, missed, period_for_fire, split_thread_id, thread_id
+from nexus_agents.schedule.runner import JobRunner
+
+APP_NAME = "nexus_agents"
+# Fixed so every worker and CLI process agrees (DBOS recovers only its own version).
+APP_VERSION = "nexus-cadence-1"
+SCHEDULE_PREFIX = "nexus-"
+FIRE_WORKFLOW = "nexus_cadence_fire"
+RUN_WORKFLOW = "nexus_cadence_run"
+_ERROR_LIMIT = 2000
+
+Role = Literal["worker", "admin"]
+
+_active: ScheduleEngine | None = None
+
+
+def database_url(config: NexusConfig) -> str:
+    """The DBOS system database: ``config.database_url`` (Postgres) or SQLite in the workspace."""
+    if config.database_url is not None:
+        url = config.database_url.get_secret_value()
+        if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://", "sqlite:")):
+            raise ConfigError("database_url / NEXUS_DATABASE_URL must be a postgresql:// URL")
+        return url
+    folder = (config.workspace / ".nexus").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'dbos.sqlite'}"
+
+
+class RunRecord(BaseModel):
+    """One recorded ``JOB:PERIOD`` run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    thread_id: str
+    job_id: str
+    period: str
+    state: str  # DBOS workflow status: ENQUEUED, PENDING, SUCCESS, ERROR, ...
+    outcome: JobOutcome | None
+    created_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        if self.outcome is not None:
+            return self.outcome.status.value
+        return {"ENQUEUED": "queued", "PENDING": "running"}.get(self.state, self.state.lower())
+
+
+class JobRow(BaseModel):
+    """One line of ``nexus schedule list``."""
+
+    job_id: str
+    cron: str
+    enabled: bool
+    next_fire: datetime | None
+    last_period: str | None
+    last_status: str | None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ms_to_dt(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _get_active() -> ScheduleEngine:
+    if _active is None:
+        raise NexusError("no schedule engine is launched in this process")
+    return _active
+
+
+@DBOS.workflow(name=FIRE_WORKFLOW)
+async def _fire_workflow(scheduled_at: datetime, context: dict[str, Any]) -> str | None:
+    return await _get_active()._on_fire(str(context["job"]), scheduled_at)
+
+
+@DBOS.workflow(name=RUN_WORKFLOW)
+async def _run_workflow(job_data: dict[str, Any], period_label: str, thread: str) -> dict[str, Any]:
+    return await _get_active()._execute(job_data, period_label, thread)
+
+
+class ScheduleEngine:
+    """The cadence calendar on a DBOS system database.
+
+    ``role="worker"`` dequeues and runs work and recovers its own unfinished runs (one
+    ``worker_id`` per worker process; a restarted worker must reuse it). ``role="admin"``
+    (CLI commands) gets a throw-away id, runs only what it starts itself and never
+    recovers a worker's runs.
+    """
+
+    def __init__(
+        self,
+        calendar: Calendar,
+        runner: JobRunner,
+        *,
+        database_url: str,
+        workspace: Path = Path("."),
+        role: Role = "worker",
+        checks: Mapping[str, CheckFn] | None = None,
+        poll_interval_s: float = 1.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.calendar = calendar
+        self.runner = runner
+        self.workspace = workspace
+        self.role = role
+        self.checks = dict(checks or {})
+        self.poll_interval_s = poll_interval_s
+        self.clock = clock
+        self._url = database_url
+        self._launched = False
+        self.executor_id = (
+            calendar.worker_id if role == "worker" else f"cli-{uuid.uuid4().hex[:12]}"
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: NexusConfig,
+        runner: JobRunner,
+        *,
+        role: Role = "worker",
+        worker_id: str | None = None,
+        **kwargs: Any,
+    ) -> ScheduleEngine:
+        calendar = load_calendar(config)
+        if worker_id:
+            calendar = calendar.model_copy(update={"worker_id": worker_id})
+        return cls(
+            calendar,
+            runner,
+            database_url=database_url(config),
+            workspace=config.workspace,
+            role=role,
+            **kwargs,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def fire_queue(self) -> str:
+        return f"{self.calendar.queue}_fire"
+
+    def launch(self) -> None:
+        """Connect to (and migrate) the system database and start DBOS's threads."""
+        global _active
+        if self._launched:
+            return
+        if _active is not None and _active is not self:
+            raise NexusError("another schedule engine is already launched in this process")
+        poll = max(0.01, self.poll_interval_s)
+        config: DBOSConfig = {
+            "name": APP_NAME,
+            "system_database_url": self._url,
+            "application_version": APP_VERSION,
+            "executor_id": self.executor_id,
+            "log_level": "WARNING",
+            "notification_listener_polling_interval_sec": poll,
+            "scheduler_polling_interval_sec": max(1.0, 10 * poll),
+        }
+        _active = self
+        try:
+            DBOS(config=config)
+            DBOS.listen_queues(
+                [self.calendar.queue, self.fire_queue] if self.role == "worker" else []
+            )
+            DBOS.launch()
+            DBOS.register_queue(
+                self.calendar.queue,
+                worker_concurrency=self.calendar.concurrency,
+                polling_interval_sec=poll,
+                on_conflict="always_update",
+            )
+            DBOS.register_queue(
+                self.fire_queue, polling_interval_sec=poll, on_conflict="always_update"
+            )
+        except Exception as exc:
+            _active = None
+            DBOS.destroy()
+            if isinstance(exc, NexusError):
+                raise
+            raise NexusError(
+                f"schedule engine could not start: {type(exc).__name__}: {exc}"
+            ) from exc
+        self._launched = True
+
+    def shutdown(self, wait_s: int = 0) -> None:
+        """Stop DBOS; runs still going are recovered by the next worker with this id."""
+        global _active
+        if not self._launched:
+            return
+        DBOS.destroy(workflow_completion_timeout_sec=wait_s)
+        self._launched = False
+        if _active is self:
+            _active = None
+
+    def __enter__(self) -> ScheduleEngine:
+        self.launch()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- schedules -----------------------------------------------------------------
+
+    def sync(self) -> tuple[list[str], list[str]]:
+        """Make the stored DBOS schedules match the calendar; returns (applied, removed)."""
+        self._require_launched()
+        enabled = [job for job in self.calendar.jobs if job.enabled]
+        DBOS.apply_schedules(
+            [
+                {
+                    "schedule_name": SCHEDULE_PREFIX + job.id,
+                    "workflow_fn": _fire_workflow,
+                    "schedule": job.cron,
+                    "context": {"job": job.id},
+                    "cron_timezone": self.calendar.timezone,
+                    "queue_name": self.fire_queue,
+                }
+                for job in enabled
+            ]
+        )
+        wanted = {SCHEDULE_PREFIX + job.id for job in enabled}
+        removed: list[str] = []
+        for schedule in DBOS.list_schedules(schedule_name_prefix=SCHEDULE_PREFIX):
+            name = schedule["schedule_name"]
+            if name not in wanted:
+                DBOS.delete_schedule(name)
+                removed.append(name.removeprefix(SCHEDULE_PREFIX))
+        return sorted(job.id for job in enabled), sorted(removed)
+
+    def schedules(self) -> dict[str, dict[str, Any]]:
+        """Stored DBOS schedules by job id."""
+        self._require_launched()
+        return {
+            s["schedule_name"].removeprefix(SCHEDULE_PREFIX): dict(s)
+            for s in DBOS.list_schedules(schedule_name_prefix=SCHEDULE_PREFIX)
+        }
+
+    # -- starting runs -------------------------------------------------------------
+
+    def enqueue(self, job_id: str, period: Period | str, *, trigger: Trigger | None = None) -> str:
+        """Queue ``job_id`` for ``period`` (no-op if that ``JOB:PERIOD`` exists); returns the id."""
+        self._require_launched()
+        job = self.calendar.job(job_id)
+        if trigger is not None:
+            job = job.model_copy(update={"trigger": trigger})
+        period = self._period(job, period)
+        key = thread_id(job.id, period)
+        queue = DBOS.retrieve_queue(self.calendar.queue)
+        assert queue is not None
+        with SetWorkflowID(key):
+            queue.enqueue(_run_workflow, job.model_dump(mode="json"), period.label, key)
+        return key
+
+    def run(
+        self, job_id: str, period: Period | str | None = None, *, rerun_failed: bool = False
+    ) -> JobOutcome:
+        """Run one period now in this process and wait for its outcome.
+
+        Without ``period`` the period of a fire at the current time is used. A period that
+        already ran returns its recorded outcome; ``rerun_failed`` forgets a failed one
+        first. A continuous job runs its check first and is skipped when all is fine.
+        """
+        self._require_launched()
+        job = self.calendar.job(job_id)
+        chosen = (
+            period_for_fire(job, self.clock(), self.calendar.timezone)
+            if period is None
+            else self._period(job, period)
+        )
+        key = thread_id(job.id, chosen)
+        if rerun_failed:
+            record = self.record(key)
+            if record is not None and record.status == JobStatus.FAILED.value:
+                DBOS.delete_workflow(key)
+        if job.is_check and self.record(key) is None:
+            trigger = asyncio.run(self._check(job, chosen))
+            if trigger is None:
+                return JobOutcome(status=JobStatus.SKIPPED, attempts=0, finished_at=self.clock())
+            job = job.model_copy(update={"trigger": trigger})
+        with SetWorkflowID(key):
+            handle = DBOS.start_workflow(
+                _run_workflow, job.model_dump(mode="json"), chosen.label, key
+            )
+        return JobOutcome.model_validate(handle.get_result())
+
+    def fire(self, job_id: str, at: datetime) -> str | None:
+        """Do what a schedule fire at ``at`` does, synchronously; returns the queued id."""
+        self._require_launched()
+        with SetWorkflowID(f"manual-fire-{job_id}-{at.isoformat()}"):
+            handle = DBOS.start_workflow(_fire_workflow, at, {"job": job_id})
+        result: str | None = handle.get_result()
+        return result
+
+    def catch_up(self, now: datetime | None = None) -> list[Due]:
+        """Queue the periods missed since each job's last recorded run, per its policy."""
+        self._require_launched()
+        now = now or self.clock()
+        schedules = self.schedules()
+        queued: list[Due] = []
+        for job in self.calendar.enabled_jobs:
+            records = self.records(job.id)
+            anchors = [r.created_at for r in records if r.created_at is not None]
+            last_fired = (schedules.get(job.id) or {}).get("last_fired_at")
+            if last_fired:
+                anchors.append(datetime.fromisoformat(last_fired))
+            if not anchors:
+                continue  # never served: nothing was missed yet
+            done = {r.thread_id for r in records}
+            for item in missed(job, self.calendar.timezone, max(anchors), now, done):
+                self.enqueue(job.id, item.period)
+                queued.append(item)
+        return queued
+
+    # -- records -------------------------------------------------------------------
+
+    def records(self, job_id: str | None = None, *, limit: int | None = None) -> list[RunRecord]:
+        """Recorded runs, newest first."""
+        self._require_launched()
+        rows = DBOS.list_workflows(
+            name=RUN_WORKFLOW,
+            workflow_id_prefix=None if job_id is None else f"{job_id}:",
+            sort_desc=True,
+            limit=limit,
+            load_input=False,
+        )
+        return [self._record(row) for row in rows]
+
+    def record(self, key: str) -> RunRecord | None:
+        self._require_launched()
+        rows = DBOS.list_workflows(workflow_ids=[key], load_input=False)
+        return self._record(rows[0]) if rows else None
+
+    def wait(self, key: str) -> JobOutcome:
+        """Block until the run ``key`` finishes; its outcome."""
+        self._require_launched()
+        return JobOutcome.model_validate(DBOS.retrieve_workflow(key).get_result())
+
+    def busy(self) -> bool:
+        """Whether any fire or run is queued or running."""
+        self._require_launched()
+        rows = DBOS.list_workflows(
+            name=[RUN_WORKFLOW, FIRE_WORKFLOW],
+            status=["ENQUEUED", "PENDING"],
+            limit=1,
+            load_input=False,
+            load_output=False,
+        )
+        return bool(rows)
+
+    def job_rows(self, now: datetime | None = None) -> list[JobRow]:
+        now = now or self.clock()
+        tz = zone(self.calendar.timezone)
+        rows: list[JobRow] = []
+        for job in self.calendar.jobs:
+            last = self.records(job.id, limit=1)
+            rows.append(
+                JobRow(
+                    job_id=job.id,
+                    cron=job.cron,
+                    enabled=job.enabled,
+                    next_fire=next_fire(job.cron, tz, now) if job.enabled else None,
+                    last_period=split_thread_id(last[0].thread_id)[1] if last else None,
+                    last_status=last[0].status if last else None,
+                )
+            )
+        return rows
+
+    # -- inside workflows ------------------------------------------------------------
+
+    async def _on_fire(self, job_id: str, scheduled_at: datetime) -> str | None:
+        try:
+            job = self.calendar.job(job_id)
+        except KeyError:
+            return None  # removed from the calendar since the schedule was stored
+        if not job.enabled:
+            return None
+        if scheduled_at.tzinfo is None:
+            scheduled_at = scheduled_at.replace(tzinfo=UTC)
+        period = period_for_fire(job, scheduled_at, self.calendar.timezone)
+        key = thread_id(job.id, period)
+        if job.is_check:
+            found = await DBOS.run_step_async(
+                {"name": "check"}, self._check_step, job.id, period.label
+            )
+            if found is None:
+                return None
+            job = job.model_copy(update={"trigger": Trigger.model_validate(found)})
+        queue = await DBOS.retrieve_queue_async(self.calendar.queue)
+        assert queue is not None
+        with SetWorkflowID(key):
+            await queue.enqueue_async(_run_workflow, job.model_dump(mode="json"), period.label, key)
+        return key
+
+    async def _check_step(self, job_id: str, period_label: str) -> dict[str, Any] | None:
+        job = self.calendar.job(job_id)
+        trigger = await self._check(job, parse_period(period_label, job.slot_minutes))
+        return None if trigger is None else trigger.model_dump(mode="json")
+
+    async def _check(self, job: CadenceJob, period: Period) -> Trigger | None:
+        assert job.check is not None
+        fn = resolve_check(job.check, self.checks)
+        context = CheckContext(job=job, period=period, workspace=self.workspace, now=self.clock())
+        return await run_check(fn, context)
+
+    async def _execute(
+        self, job_data: dict[str, Any], period_label: str, key: str
+    ) -> dict[str, Any]:
+        job = CadenceJob.model_validate(job_data)
+        last: dict[str, Any] = {}
+        for attempt in range(1, job.retry.max_attempts + 1):
+            last = await DBOS.run_step_async(
+                {"name": f"attempt-{attempt}"}, self._attempt, job_data, period_label, key
+            )
+            last["attempts"] = attempt
+            if last["status"] != JobStatus.FAILED.value:
+                return last
+            if attempt < job.retry.max_attempts:
+                await DBOS.sleep_async(job.retry.delay_after(attempt))
+        return last
+
+    async def _attempt(
+        self, job_data: dict[str, Any], period_label: str, key: str
+    ) -> dict[str, Any]:
+        job = CadenceJob.model_validate(job_data)
+        period = parse_period(period_label, job.slot_minutes)
+        try:
+            outcome = await self.runner(job, period, key)
+            if not isinstance(outcome, JobOutcome):
+                outcome = JobOutcome.model_validate(outcome)
+        except Exception as exc:  # a failing job must never stop the worker
+            text = f"{type(exc).__name__}: {exc}"[:_ERROR_LIMIT]
+            outcome = JobOutcome(status=JobStatus.FAILED, error=text)
+        if outcome.finished_at is None:
+            outcome = outcome.model_copy(update={"finished_at": self.clock()})
+        return outcome.model_dump(mode="json")
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _period(self, job: CadenceJob, period: Period | str) -> Period:
+        if isinstance(period, str):
+            try:
+                period = parse_period(period, job.slot_minutes)
+            except ValueError as exc:
+                raise NexusError(f"job {job.id!r}: {exc}") from None
+        if period.kind != job.reports_on:
+            raise NexusError(
+                f"job {job.id!r} reports on {job.reports_on.value} periods, not {period.kind.value} "
+                f"({period.label})"
+            )
+        return period
+
+    def _record(self, row: Any) -> RunRecord:
+        job_id, label = split_thread_id(row.workflow_id)
+        outcome: JobOutcome | None = None
+        if row.status == "SUCCESS" and isinstance(row.output, dict):
+            outcome = JobOutcome.model_validate(row.output)
+        elif row.status == "ERROR":
+            outcome = JobOutcome(status=JobStatus.FAILED, error=str(row.error)[:_ERROR_LIMIT])
+        return RunRecord(
+            thread_id=row.workflow_id,
+            job_id=job_id,
+            period=label,
+            state=str(row.status),
+            outcome=outcome,
+            created_at=_ms_to_dt(row.created_at),
+        )
+
+    def _require_launched(self) -> None:
+        if not self._launched:
+            raise NexusError("the schedule engine is not launched (call launch() first)")

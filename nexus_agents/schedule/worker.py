@@ -1,0 +1,73 @@
+"""The foreground worker: fires schedules, drains the queue, stops cleanly on a signal."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from nexus_agents.schedule.engine import ScheduleEngine
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Set ``stop`` on SIGINT / SIGTERM while inside the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def serve(
+    engine: ScheduleEngine,
+    stop: threading.Event,
+    *,
+    sync: bool = True,
+    until_idle: bool = False,
+    on_event: Callable[[str], None] | None = None,
+) -> None:
+    """Run a worker until ``stop`` is set (or, with ``until_idle``, until nothing is left).
+
+    On start it applies the calendar (``sync``) and queues missed periods per each job's
+    catch-up policy. Runs still going at shutdown are recovered by the next worker
+    started with the same worker id.
+    """
+    say = on_event or (lambda _msg: None)
+    engine.launch()
+    try:
+        if sync:
+            applied, removed = engine.sync()
+            say(f"synced {len(applied)} schedules" + (f", removed {removed}" if removed else ""))
+        for item in engine.catch_up():
+            say(f"catching up {item.thread_id}")
+        say(f"worker {engine.executor_id} running (queue {engine.calendar.queue})")
+        while not stop.wait(engine.poll_interval_s):
+            if until_idle and not engine.busy():
+                break
+    finally:
+        say("worker stopping")
+        engine.shutdown()
+
+
+def run_worker(
+    engine: ScheduleEngine,
+    *,
+    sync: bool = True,
+    until_idle: bool = False,
+    on_event: Callable[[str], None] | None = None,
+) -> None:
+    """``serve`` in the foreground, stopping on SIGINT / SIGTERM."""
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        serve(engine, stop, sync=sync, until_idle=until_idle, on_event=on_event)
