@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,17 @@ class ProductConfig(BaseModel):
     velocity: float = Field(default=40.0, gt=0, description="story points per sprint")
 
 
+class DataConfig(BaseModel):
+    """``[data]``: how the workspace data is read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: datetime | None = Field(
+        default=None,
+        description="fixed 'now' (workspace time) for reports on this data, e.g. a demo",
+    )
+
+
 class RunLimits(BaseModel):
     """Per-run budgets; ``None`` means unlimited."""
 
@@ -82,6 +94,7 @@ class NexusConfig(BaseModel):
     product: ProductConfig = Field(default_factory=ProductConfig)
     targets: dict[str, float] = Field(default_factory=dict)
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
     limits: RunLimits = Field(default_factory=RunLimits)
     database_url: SecretStr | None = None
     schedule: dict[str, Any] = Field(default_factory=dict)

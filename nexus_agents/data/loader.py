@@ -1,0 +1,354 @@
+"""Load and validate workspace data files into DuckDB.
+
+CSV files are read by DuckDB itself (every column as text), validated and cast in one
+SQL pass; the first bad cell is then located in the file with Python's ``csv`` module so
+the error names the exact physical line. JSON Lines files are small and are parsed in
+Python. Each table ends up as a view ``<name>`` with typed columns (see ``schema``).
+
+The connection's ``TimeZone`` must be the workspace timezone: naive timestamps are read
+in it, timestamps with an offset are converted to it, and all are stored naive.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nexus_agents.data.schema import Column, TableSpec
+from nexus_agents.exceptions import DataError
+
+if TYPE_CHECKING:
+    import duckdb
+
+_INT_RE = re.compile(r"[+-]?\d+")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MONTH_RE = re.compile(r"\d{4}-\d{2}")
+_TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?")
+_BOOLS = {"1": True, "0": False, "true": True, "false": False}
+
+_TYPE_MESSAGES = {
+    "int": "expected a whole number",
+    "float": "expected a number",
+    "bool": "expected 1/0 or true/false",
+    "date": "expected a date YYYY-MM-DD",
+    "month": "expected a month YYYY-MM",
+    "timestamp": "expected an ISO 8601 timestamp",
+}
+
+
+def q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- one list of checks per column, shared by the SQL and the Python paths -------------
+
+
+def _range_message(col: Column) -> str | None:
+    if col.min == 0 and col.max is None and not col.min_exclusive:
+        return "must not be negative"
+    parts = []
+    if col.min is not None:
+        parts.append(f"{'>' if col.min_exclusive else '>='} {col.min:g}")
+    if col.max is not None:
+        parts.append(f"<= {col.max:g}")
+    return "must be " + " and ".join(parts) if parts else None
+
+
+def _sql_checks(col: Column) -> list[tuple[str, str]]:
+    """(condition on the trimmed text ``v`` that marks a bad cell, message)."""
+    v = f"NULLIF(trim({q(col.name)}), '')"
+    checks: list[tuple[str, str]] = []
+    if not col.nullable:
+        checks.append((f"{v} IS NULL", "empty value"))
+    bad_type = {
+        "int": f"NOT regexp_full_match({v}, '[+-]?[0-9]+')",
+        "float": f"NOT coalesce(isfinite(TRY_CAST({v} AS DOUBLE)), false)",
+        "bool": f"lower({v}) NOT IN ('1', '0', 'true', 'false')",
+        "date": f"(NOT regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+        f" OR TRY_CAST({v} AS DATE) IS NULL)",
+        "month": f"(NOT regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}')"
+        f" OR TRY_CAST({v} || '-01' AS DATE) IS NULL)",
+        "timestamp": f"(NOT regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([T ].*)?')"
+        f" OR TRY_CAST({v} AS TIMESTAMPTZ) IS NULL)",
+    }.get(col.type)
+    if bad_type:
+        checks.append((f"({v} IS NOT NULL AND {bad_type})", _TYPE_MESSAGES[col.type]))
+    if col.choices:
+        allowed = ", ".join(_lit(c) for c in col.choices)
+        checks.append(
+            (f"{v} NOT IN ({allowed})", "unknown value; expected one of " + ", ".join(col.choices))
+        )
+    message = _range_message(col)
+    if message:
+        typed = f"TRY_CAST({v} AS DOUBLE)"
+        conds = []
+        if col.min is not None:
+            conds.append(f"{typed} {'<=' if col.min_exclusive else '<'} {col.min!r}")
+        if col.max is not None:
+            conds.append(f"{typed} > {col.max!r}")
+        checks.append(("(" + " OR ".join(conds) + ")", message))
+    return checks
+
+
+def _sql_typed(col: Column) -> str:
+    v = f"NULLIF(trim({q(col.name)}), '')"
+    return {
+        "str": v,
+        "int": f"TRY_CAST({v} AS BIGINT)",
+        "float": f"TRY_CAST({v} AS DOUBLE)",
+        "bool": f"CASE lower({v}) WHEN '1' THEN true WHEN 'true' THEN true "
+        f"WHEN '0' THEN false WHEN 'false' THEN false END",
+        "date": f"TRY_CAST({v} AS DATE)",
+        "month": f"TRY_CAST({v} || '-01' AS DATE)",
+        "timestamp": f"CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP)",
+    }[col.type]
+
+
+def parse_value(col: Column, raw: object, tz: tzinfo) -> tuple[Any, str | None]:
+    """Python twin of the SQL checks: (typed value, error message or None)."""
+    if isinstance(raw, bool):
+        text: str | None = "true" if raw else "false"
+    elif raw is None:
+        text = None
+    elif isinstance(raw, int | float | str):
+        text = str(raw).strip() or None
+    else:
+        return None, f"expected a {col.type} value, got JSON {type(raw).__name__}"
+    if text is None:
+        return (None, None) if col.nullable else (None, "empty value")
+    value: Any = text
+    try:
+        if col.type == "int":
+            if not _INT_RE.fullmatch(text):
+                raise ValueError
+            value = int(text)
+        elif col.type == "float":
+            value = float(text)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+        elif col.type == "bool":
+            value = _BOOLS[text.lower()]
+        elif col.type == "date":
+            if not _DATE_RE.fullmatch(text):
+                raise ValueError
+            value = date.fromisoformat(text)
+        elif col.type == "month":
+            if not _MONTH_RE.fullmatch(text):
+                raise ValueError
+            value = date.fromisoformat(text + "-01")
+        elif col.type == "timestamp":
+            if not _TS_RE.fullmatch(text):
+                raise ValueError
+            value = to_local(datetime.fromisoformat(text), tz)
+    except (ValueError, KeyError):
+        return None, _TYPE_MESSAGES[col.type]
+    if col.choices and text not in col.choices:
+        return None, "unknown value; expected one of " + ", ".join(col.choices)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        too_low = col.min is not None and (
+            value <= col.min if col.min_exclusive else value < col.min
+        )
+        if too_low or (col.max is not None and value > col.max):
+            return None, _range_message(col)
+    return value, None
+
+
+def to_local(moment: datetime, tz: tzinfo) -> datetime:
+    """Naive local time in ``tz`` (naive input is taken as already local)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+# --- tables -------------------------------------------------------------------------------
+
+
+def create_empty(conn: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    """An empty typed view for a file that is not there (= no data)."""
+    cols = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}" for c in spec.columns)
+    conn.execute(f"CREATE OR REPLACE VIEW {q(spec.name)} AS SELECT {cols} WHERE false")
+
+
+def load_table(
+    conn: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, tz: tzinfo, *, shown: str
+) -> int:
+    """Load ``path`` into view ``spec.name``; return its row count. ``shown`` names the file in errors."""
+    if spec.format == "jsonl":
+        return _load_jsonl(conn, spec, path, tz, shown)
+    return _load_csv(conn, spec, path, shown)
+
+
+def _read_header(path: Path, shown: str) -> list[str]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError:
+        raise DataError(shown, "not UTF-8 encoded", line=_first_undecodable_line(path)) from None
+    except csv.Error as exc:
+        raise DataError(shown, f"unreadable header: {exc}", line=1) from None
+    if not header or all(not h.strip() for h in header):
+        raise DataError(shown, "empty file: expected a header line with column names", line=1)
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if not name:
+            raise DataError(shown, "a column in the header has no name", line=1)
+        if name in seen:
+            raise DataError(shown, "column appears twice in the header", line=1, column=name)
+        seen.add(name)
+    return names
+
+
+def _load_csv(conn: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, shown: str) -> int:
+    import duckdb
+
+    header = _read_header(path, shown)
+    for col in spec.columns:
+        if col.required and col.name not in header:
+            raise DataError(shown, "missing required column", line=1, column=col.name)
+    present = [c for c in spec.columns if c.name in header]
+    known = {c.name for c in spec.columns}
+    extras = [h for h in header if h not in known]
+
+    checks: list[tuple[str, str, str]] = [
+        (col.name, cond, msg) for col in present for cond, msg in _sql_checks(col)
+    ]
+    bad = (
+        "CASE "
+        + " ".join(f"WHEN {cond} THEN {i}" for i, (_, cond, _) in enumerate(checks))
+        + " END"
+        if checks
+        else "NULL"
+    )
+    typed = [
+        f"{_sql_typed(c)} AS {q(c.name)}"
+        if c.name in header
+        else f"CAST(NULL AS {c.sql_type}) AS {q(c.name)}"
+        for c in spec.columns
+    ] + [f"{q(h)}" for h in extras]
+    col_types = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
+    source = (
+        f"read_csv({_lit(str(path))}, header=true, auto_detect=false, columns={col_types}, "
+        "delim=',', quote='\"', escape='\"', strict_mode=true, encoding='utf-8')"
+    )
+    store = q(f"_t_{spec.name}")
+    try:
+        conn.execute(
+            f"CREATE OR REPLACE TABLE {store} AS SELECT _row, {', '.join(typed)}, {bad} AS _bad "
+            f"FROM (SELECT row_number() OVER () AS _row, * FROM {source})"
+        )
+    except duckdb.Error as exc:
+        raise _csv_reader_error(shown, str(exc)) from None
+    hit = conn.execute(
+        f"SELECT _row, _bad FROM {store} WHERE _bad IS NOT NULL ORDER BY _row LIMIT 1"
+    ).fetchone()
+    if hit is not None:
+        column, _, message = checks[hit[1]]
+        raise _cell_error(path, shown, int(hit[0]), header, column, message)
+    for check in spec.row_checks:
+        row = conn.execute(f"SELECT min(_row) FROM {store} WHERE {check.sql}").fetchone()
+        if row is not None and row[0] is not None:
+            line, _ = _locate(path, int(row[0]))
+            raise DataError(shown, check.message, line=line, column=check.column)
+    names = ", ".join(q(c.name) for c in spec.columns) + "".join(f", {q(h)}" for h in extras)
+    conn.execute(f"CREATE OR REPLACE VIEW {q(spec.name)} AS SELECT {names} FROM {store}")
+    count = conn.execute(f"SELECT count(*) FROM {store}").fetchone()
+    return int(count[0]) if count else 0
+
+
+def _csv_reader_error(shown: str, message: str) -> DataError:
+    match = re.search(r"Line:\s*(\d+)", message)
+    line = int(match.group(1)) if match else None
+    if "unicode" in message.lower() or "utf-8" in message.lower():
+        return DataError(shown, "not UTF-8 encoded", line=line)
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()]
+    reason = "cannot be read as CSV"
+    for i, text in enumerate(lines):
+        if text.startswith("Original Line") and i + 1 < len(lines):
+            reason = f"cannot be read as CSV: {lines[i + 1]}"
+            break
+    return DataError(shown, reason, line=line)
+
+
+def _locate(path: Path, record: int) -> tuple[int, list[str]]:
+    """Physical line (1-based, header = 1) where data record ``record`` (1-based) starts."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        start = 1
+        index = 0
+        for fields in reader:
+            if fields and index == record:
+                return start, fields
+            if fields:
+                index += 1
+            start = reader.line_num + 1
+    return start, []
+
+
+def _cell_error(
+    path: Path, shown: str, record: int, header: list[str], column: str, message: str
+) -> DataError:
+    line, fields = _locate(path, record)
+    pos = header.index(column)
+    if pos < len(fields) and fields[pos].strip():
+        message = f"{message}, got {fields[pos].strip()[:60]!r}"
+    return DataError(shown, message, line=line, column=column)
+
+
+def _load_jsonl(
+    conn: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, tz: tzinfo, shown: str
+) -> int:
+    rows: list[tuple[Any, ...]] = []
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                rows.append(_jsonl_row(spec, line, line_no, tz, shown))
+    except UnicodeDecodeError:
+        raise DataError(shown, "not UTF-8 encoded", line=_first_undecodable_line(path)) from None
+    store = q(f"_t_{spec.name}")
+    cols = ", ".join(f"{q(c.name)} {c.sql_type}" for c in spec.columns)
+    conn.execute(f"CREATE OR REPLACE TABLE {store} ({cols})")
+    if rows:
+        marks = ", ".join("?" for _ in spec.columns)
+        conn.executemany(f"INSERT INTO {store} VALUES ({marks})", rows)
+    conn.execute(f"CREATE OR REPLACE VIEW {q(spec.name)} AS SELECT * FROM {store}")
+    return len(rows)
+
+
+def _jsonl_row(spec: TableSpec, line: str, line_no: int, tz: tzinfo, shown: str) -> tuple[Any, ...]:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(shown, f"not valid JSON: {exc.msg}", line=line_no) from None
+    if not isinstance(obj, dict):
+        raise DataError(shown, "expected a JSON object", line=line_no)
+    values = []
+    for col in spec.columns:
+        if col.name not in obj and col.required:
+            raise DataError(shown, "missing required key", line=line_no, column=col.name)
+        value, error = parse_value(col, obj.get(col.name), tz)
+        if error:
+            raise DataError(shown, error, line=line_no, column=col.name)
+        values.append(value)
+    return tuple(values)
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return line_no
+    return None
