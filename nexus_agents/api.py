@@ -1,0 +1,285 @@
+"""``Nexus``: the public entry point for one workspace.
+
+Every method has an async form (``a``-prefixed) and a sync wrapper. A run is a LangGraph
+thread persisted in the workspace database; ``resume`` continues it after a crash or
+with an approval decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from nexus_agents.config import NexusConfig, load_config
+from nexus_agents.exceptions import NexusError
+from nexus_agents.llm.interface import ChatModel
+from nexus_agents.periods import Period, PeriodKind, parse_period, period_containing
+
+if TYPE_CHECKING:
+    from nexus_agents.actions.base import Integration
+    from nexus_agents.agents.roster import Roster
+    from nexus_agents.data.workspace import Workspace
+    from nexus_agents.graphs.spec import GraphSpec
+    from nexus_agents.runs.engine import Engine, RunResult
+    from nexus_agents.runs.store import ArtifactRecord, RunRecord
+    from nexus_agents.runtime.agent_runner import AgentOutcome
+    from nexus_agents.schedule.jobs import CadenceJob, JobOutcome
+    from nexus_agents.tools.kpis import KPIReport
+
+T = TypeVar("T")
+ProgressListener = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+# Which period a graph reports on when the caller gives none: (kind, previous?).
+DEFAULT_PERIODS: dict[str, tuple[PeriodKind, bool]] = {
+    "improvement_loop": (PeriodKind.WEEK, True),
+    "feature_cycle": (PeriodKind.WEEK, False),
+    "incident_response": (PeriodKind.DAY, False),
+    "growth_review": (PeriodKind.MONTH, True),
+    "content_ops": (PeriodKind.MONTH, True),
+    "financial_review": (PeriodKind.MONTH, True),
+    "compliance_check": (PeriodKind.MONTH, True),
+    "strategic_review": (PeriodKind.QUARTER, True),
+    "preconditions": (PeriodKind.DAY, False),
+}
+
+
+def _sync(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    coro.close()
+    raise NexusError("called a sync Nexus method inside an event loop; use the 'a'-prefixed twin")
+
+
+class Nexus:
+    """The operations team of one workspace."""
+
+    def __init__(
+        self,
+        config: NexusConfig,
+        *,
+        model: ChatModel | None = None,
+        integration: Integration | None = None,
+        listeners: list[ProgressListener] | None = None,
+        db_path: str | Path | None = None,
+    ) -> None:
+        self.config = config
+        self._model = model
+        self.integration = integration
+        self.listeners = list(listeners or [])
+        self.db_path = Path(db_path) if db_path else None
+
+    @classmethod
+    def from_workspace(
+        cls,
+        path: str | Path | None = None,
+        *,
+        model: ChatModel | None = None,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Nexus:
+        return cls(load_config(path, env=env, overrides=overrides), model=model, **kwargs)
+
+    # ------------------------------------------------------------------ parts
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        from nexus_agents.data.workspace import Workspace
+
+        return Workspace(self.config.workspace, self.config)
+
+    @cached_property
+    def roster(self) -> Roster:
+        from nexus_agents.agents.roster import load_roster
+
+        return load_roster([self.config.workspace / "prompts"])
+
+    @cached_property
+    def specs(self) -> dict[str, GraphSpec]:
+        from nexus_agents.graphs.loader import load_graph_specs
+
+        return load_graph_specs([self.config.workspace / "graphs"])
+
+    @property
+    def model(self) -> ChatModel:
+        if self._model is None:
+            from nexus_agents.llm.factory import build_chat_model
+
+            self._model = build_chat_model(self.config)
+        return self._model
+
+    def default_period(self, graph: str, now: datetime | None = None) -> Period:
+        kind, previous = DEFAULT_PERIODS.get(graph, (PeriodKind.DAY, False))
+        moment = now or self.workspace.now()
+        period = period_containing(kind, moment)
+        return period.previous() if previous else period
+
+    async def _engine(self, unattended: bool = False) -> Engine:
+        from nexus_agents.runs.engine import Engine
+        from nexus_agents.runtime.executor import AgentExecutor
+
+        executor = AgentExecutor(
+            config=self.config,
+            workspace=self.workspace,
+            roster=self.roster,
+            model_factory=lambda: self.model,
+            listeners=self.listeners,
+        )
+        return await Engine.open(
+            specs=self.specs,
+            executor=executor,
+            workspace=self.config.workspace,
+            db_path=self.db_path,
+            integration=self.integration,
+            auto_approve_policy="timeout_default" if unattended else "pause",
+            config=self.config,
+        )
+
+    # ------------------------------------------------------------------ runs
+
+    async def arun(
+        self,
+        graph: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        period: str | None = None,
+        thread_id: str | None = None,
+        unattended: bool = False,
+        job: str | None = None,
+    ) -> RunResult:
+        """Run ``graph`` once; returns when it finished, failed or waits for an approval."""
+        data = dict(inputs or {})
+        label = period or data.get("period") or self.default_period(graph).label
+        parse_period(str(label))  # a bad label fails here, before anything is written
+        data["period"] = str(label)
+        async with await self._engine(unattended) as engine:
+            return await engine.start(
+                graph, data, thread_id=thread_id, period=str(label), job=job, unattended=unattended
+            )
+
+    def run(self, graph: str, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> RunResult:
+        return _sync(self.arun(graph, inputs, **kwargs))
+
+    async def arun_loop_iteration(
+        self, *, period: str | None = None, unattended: bool = False
+    ) -> RunResult:
+        """One iteration of measure -> analyze -> plan -> build <-> validate -> deploy."""
+        return await self.arun("improvement_loop", period=period, unattended=unattended)
+
+    def run_loop_iteration(self, **kwargs: Any) -> RunResult:
+        return _sync(self.arun_loop_iteration(**kwargs))
+
+    async def aresume(
+        self,
+        run_id: str,
+        decision: str | None = None,
+        note: str | None = None,
+        *,
+        decided_by: str | None = None,
+    ) -> RunResult:
+        async with await self._engine() as engine:
+            return await engine.resume(run_id, decision, note, decided_by=decided_by)
+
+    def resume(
+        self, run_id: str, decision: str | None = None, note: str | None = None, **kwargs: Any
+    ) -> RunResult:
+        return _sync(self.aresume(run_id, decision, note, **kwargs))
+
+    async def aresult(self, run_id: str) -> RunResult:
+        async with await self._engine() as engine:
+            return await engine.result(run_id)
+
+    async def alist_runs(
+        self, *, job: str | None = None, graph: str | None = None, limit: int = 50
+    ) -> list[RunRecord]:
+        async with await self._store() as store:
+            return await store.list_runs(job=job, graph=graph, limit=limit)
+
+    def list_runs(self, **kwargs: Any) -> list[RunRecord]:
+        return _sync(self.alist_runs(**kwargs))
+
+    async def alatest_artifact(self, kind: str) -> ArtifactRecord | None:
+        from nexus_agents.artifacts.registry import get_artifact
+
+        async with await self._store() as store:
+            return await store.latest_artifact(get_artifact(kind).kind)
+
+    def latest_artifact(self, kind: str) -> ArtifactRecord | None:
+        return _sync(self.alatest_artifact(kind))
+
+    async def _store(self) -> Any:
+        from nexus_agents.runs.store import RunStore, default_db_path
+
+        return await RunStore.open(self.db_path or default_db_path(self.config.workspace))
+
+    # ------------------------------------------------------------------ one agent
+
+    async def aask(
+        self, agent: str, *, period: str | None = None, inputs: Mapping[str, Any] | None = None
+    ) -> AgentOutcome:
+        """Run one agent once for a period and return its artifact (not stored as a run)."""
+        from nexus_agents.artifacts.base import ArtifactMeta
+        from nexus_agents.data.context import use_workspace
+        from nexus_agents.runtime.agent_runner import run_agent
+        from nexus_agents.runtime.budget import MeteredModel, RunBudget
+        from nexus_agents.runtime.facts import FactsContext, builder_for
+
+        spec = self.roster.get(agent)
+        label = period or self.default_period("cadence_run").label
+        the_period = parse_period(label)
+        as_of = min(self.workspace.now(), the_period.end)
+        state = {"inputs": dict(inputs or {}), "period": label, "values": {}, "artifacts": {}}
+        with use_workspace(self.workspace):
+            bundle = builder_for(spec.output)(
+                FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state)
+            )
+            return await run_agent(
+                MeteredModel(self.model, RunBudget(self.config.limits)),
+                spec,
+                bundle=bundle,
+                task=f"Write the report for {label}.",
+                llm=self.config.llm,
+                meta=ArtifactMeta(period=label, created_at=as_of.isoformat(timespec="seconds")),
+            )
+
+    def ask(self, agent: str, **kwargs: Any) -> AgentOutcome:
+        return _sync(self.aask(agent, **kwargs))
+
+    # ------------------------------------------------------------------ data
+
+    def kpis(self, period: str | None = None, as_of: datetime | None = None) -> KPIReport:
+        from nexus_agents.tools.kpis import compute_kpis, last_complete_month
+
+        moment = as_of or self.workspace.now()
+        the_period = parse_period(period) if period else last_complete_month(moment)
+        return compute_kpis(self.workspace, the_period, moment)
+
+    # ------------------------------------------------------------------ scheduler
+
+    async def arun_job(self, job: CadenceJob, period: Period, thread_id: str) -> JobOutcome:
+        """Run one scheduled job for one period under the idempotent ``thread_id``."""
+        from nexus_agents.schedule.jobs import JobOutcome, JobStatus
+
+        inputs: dict[str, Any] = {"period": period.label}
+        if job.agent:
+            inputs["agent"] = job.agent
+        if job.output:
+            inputs["output"] = job.output
+        if job.trigger is not None:
+            inputs["trigger"] = job.trigger.model_dump(mode="json")
+        result = await self.arun(
+            job.graph, inputs, period=period.label, thread_id=thread_id, unattended=True, job=job.id
+        )
+        status = JobStatus.SUCCEEDED if result.status == "succeeded" else JobStatus.FAILED
+        return JobOutcome(
+            status=status,
+            run_id=result.run_id,
+            error=result.error if status is JobStatus.FAILED else None,
+            finished_at=datetime.now(UTC),
+        )

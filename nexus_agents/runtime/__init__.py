@@ -1,0 +1,1 @@
+"""The agent runtime: an agent step = facts from tools + one model call -> a validated artifact."""

@@ -1,0 +1,96 @@
+"""Run one agent once: facts (from code) + one structured model call -> a validated artifact."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nexus_agents.agents.spec import AgentSpec
+from nexus_agents.artifacts.base import Artifact, ArtifactMeta
+from nexus_agents.artifacts.registry import get_artifact
+from nexus_agents.config import LLMConfig
+from nexus_agents.llm.interface import ChatModel, Usage
+from nexus_agents.llm.structured import ToolCallRecord, run_structured
+from nexus_agents.runtime.prompting import PromptParts, UntrustedText, build_messages
+from nexus_agents.tools.base import get_tool
+
+
+class FactBundle(BaseModel):
+    """What code gathered for one agent step.
+
+    ``facts`` becomes the artifact's ``facts`` part verbatim (validated against its model);
+    ``context`` is extra trusted material for the prompt only; ``untrusted`` is outside
+    text (tickets, feedback, alerts) that the prompt fences as data.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    facts: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    untrusted: list[UntrustedText] = Field(default_factory=list)
+    guidance: list[str] = Field(default_factory=list)
+
+
+class AgentOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    artifact: Artifact
+    usage: Usage
+    calls: int
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+
+
+async def run_agent(
+    model: ChatModel,
+    spec: AgentSpec,
+    *,
+    bundle: FactBundle,
+    task: str,
+    upstream: dict[str, dict[str, Any]] | None = None,
+    output: str | None = None,
+    llm: LLMConfig | None = None,
+    meta: ArtifactMeta | None = None,
+) -> AgentOutcome:
+    """Ask ``spec``'s agent for its artifact (``output`` kind, default the agent's own)."""
+    llm = llm or LLMConfig()
+    artifact_cls: type[Artifact] = get_artifact(output or spec.output)
+    tools = [get_tool(name) for name in spec.tools]
+    messages = build_messages(
+        spec.system_prompt,
+        PromptParts(
+            task=task,
+            facts={**bundle.facts, **bundle.context},
+            upstream=upstream or {},
+            untrusted=bundle.untrusted,
+            guidance=bundle.guidance,
+        ),
+    )
+    result = await run_structured(
+        model,
+        messages=messages,
+        output_type=artifact_cls.narrative_model(),
+        agent=spec.slug,
+        tools=tools,
+        max_tool_rounds=spec.max_tool_rounds
+        if spec.max_tool_rounds is not None
+        else llm.max_tool_rounds,
+        repair_rounds=llm.repair_rounds,
+        model_name=spec.model,
+        temperature=spec.temperature if spec.temperature is not None else llm.temperature,
+    )
+    stamp = meta or ArtifactMeta()
+    stamp = stamp.model_copy(
+        update={
+            "agent": spec.slug,
+            "created_at": stamp.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    artifact = artifact_cls.compose(bundle.facts, result.output, stamp)
+    return AgentOutcome(
+        artifact=artifact,
+        usage=result.usage,
+        calls=result.calls,
+        tool_calls=result.tool_calls,
+    )

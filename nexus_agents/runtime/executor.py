@@ -1,0 +1,232 @@
+"""The real ``StepExecutor``: an agent step = facts builder + one structured model call.
+
+For each agent step it resolves the agent, picks the facts builder of the step's output
+kind, hands the agent only the upstream artifacts the step lists, runs the model under
+the run's budget, and returns the artifact (with the values code derives from it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic_core import to_jsonable_python
+
+from nexus_agents.artifacts.base import Artifact, ArtifactMeta
+from nexus_agents.artifacts.registry import get_artifact
+from nexus_agents.config import NexusConfig
+from nexus_agents.exceptions import ModelError
+from nexus_agents.graphs.executor import ModelCall, StepContext, StepResult
+from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
+from nexus_agents.periods import Period, parse_period
+from nexus_agents.runtime.agent_runner import run_agent
+from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
+from nexus_agents.runtime.facts import FactsContext, builder_for
+
+if TYPE_CHECKING:
+    from nexus_agents.agents.roster import Roster
+    from nexus_agents.data.workspace import Workspace
+    from nexus_agents.graphs.spec import AgentStep
+    from nexus_agents.graphs.state import GraphState
+
+ProgressListener = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+def derived_values(artifact: Artifact) -> dict[str, Any]:
+    """The values an artifact class computes by code (its properties), as JSON."""
+    out: dict[str, Any] = {}
+    for cls in type(artifact).__mro__:
+        if cls in (Artifact,) or not issubclass(cls, Artifact):
+            continue
+        for name, attr in vars(cls).items():
+            if isinstance(attr, property) and not name.startswith("_") and name not in out:
+                out[name] = to_jsonable_python(getattr(artifact, name))
+    return out
+
+
+def artifact_json(artifact: Artifact) -> dict[str, Any]:
+    data = artifact.model_dump(mode="json")
+    data["kind"] = artifact.kind
+    data["title"] = artifact.title
+    derived = derived_values(artifact)
+    if derived:
+        data["derived"] = derived
+    return data
+
+
+def upstream_view(data: dict[str, Any]) -> dict[str, Any]:
+    """What a downstream agent sees of an artifact: its content, not run bookkeeping."""
+    return {
+        k: v for k, v in data.items() if k in ("kind", "title", "facts", "narrative", "derived")
+    }
+
+
+@dataclass
+class AgentExecutor:
+    """Runs agent steps for one workspace with one model."""
+
+    config: NexusConfig
+    workspace: Workspace
+    roster: Roster
+    model_factory: Callable[[], ChatModel]
+    as_of: datetime | None = None
+    listeners: list[ProgressListener] = field(default_factory=list)
+    _model: ChatModel | None = None
+    _budgets: dict[str, RunBudget] = field(default_factory=dict)
+
+    @property
+    def model(self) -> ChatModel:
+        if self._model is None:
+            self._model = self.model_factory()
+        return self._model
+
+    async def _budget(self, ctx: StepContext) -> RunBudget:
+        budget = self._budgets.get(ctx.run_id)
+        if budget is None:
+            spent = BudgetState()
+            if ctx.run.store is not None:
+                totals = await ctx.run.store.usage_totals(ctx.run_id)
+                spent = BudgetState(
+                    calls=int(totals.get("calls", 0)),
+                    prompt_tokens=int(totals.get("prompt_tokens", 0)),
+                    completion_tokens=int(totals.get("completion_tokens", 0)),
+                    total_tokens=int(totals.get("total_tokens", 0)),
+                    cost_usd=float(totals.get("cost_usd", 0.0)),
+                )
+            budget = RunBudget(self.config.limits, spent)
+            self._budgets[ctx.run_id] = budget
+        return budget
+
+    def _period(self, state: GraphState) -> Period:
+        label = state.get("period") or (state.get("inputs") or {}).get("period")
+        if not label:
+            raise ModelError("the run has no reporting period (give inputs.period)")
+        return parse_period(str(label))
+
+    def _as_of(self, period: Period) -> datetime:
+        """Reports on a past period are written as of its end; a current one as of now."""
+        if self.as_of is not None:
+            return self.as_of
+        return min(self.workspace.now(), period.end)
+
+    async def _emit(self, event: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            result = listener(event)
+            if result is not None:
+                await result
+
+    async def run_agent(self, step: AgentStep, state: GraphState, ctx: StepContext) -> StepResult:
+        from nexus_agents.data.context import use_workspace
+
+        inputs = state.get("inputs") or {}
+        dynamic = bool(step.options.get("agent_from_input"))
+        spec = self.roster.get(str(inputs.get("agent") or step.agent) if dynamic else step.agent)
+        kind = (str(inputs["output"]) if dynamic and inputs.get("output") else None) or (
+            spec.output if dynamic else step.output or spec.output
+        )
+        artifact_cls = get_artifact(kind)
+        period = self._period(state)
+        as_of = self._as_of(period)
+        facts_ctx = FactsContext(
+            workspace=self.workspace,
+            period=period,
+            as_of=as_of,
+            state=dict(state),
+            options=dict(step.options),
+            attempt=ctx.attempt,
+            max_attempts=ctx.max_attempts,
+            store=ctx.run.store,
+            step_id=ctx.step_id,
+        )
+        artifacts = state.get("artifacts") or {}
+        upstream = {
+            name: upstream_view(artifacts[name]) for name in step.inputs if name in artifacts
+        }
+        calls: list[ModelCall] = []
+
+        async def record(
+            req: ChatRequest, resp: ChatResponse | None, err: BaseException | None
+        ) -> None:
+            usage = resp.usage if resp is not None else None
+            calls.append(
+                ModelCall(
+                    agent=req.agent,
+                    model=(resp.model if resp is not None else None)
+                    or req.model
+                    or self.model.default_model,
+                    prompt_tokens=usage.prompt_tokens if usage else 0,
+                    completion_tokens=usage.completion_tokens if usage else 0,
+                    total_tokens=usage.total_tokens if usage else 0,
+                    cost_usd=usage.cost_usd if usage else 0.0,
+                    latency_ms=usage.latency_ms if usage else 0.0,
+                    status="ok" if err is None else type(err).__name__,
+                )
+            )
+
+        metered = MeteredModel(self.model, await self._budget(ctx), [record])
+        started = time.perf_counter()
+        await self._emit(
+            {
+                "event": "agent_started",
+                "run_id": ctx.run_id,
+                "step": ctx.step_id,
+                "agent": spec.slug,
+                "attempt": ctx.attempt,
+            }
+        )
+        with use_workspace(self.workspace):
+            bundle = builder_for(kind)(facts_ctx)
+            task = step.task or f"Write the {artifact_cls.title} for {period.label}."
+            if ctx.attempt is not None and ctx.max_attempts is not None:
+                task += f" (attempt {ctx.attempt}/{ctx.max_attempts})"
+            outcome = await run_agent(
+                metered,
+                spec,
+                bundle=bundle,
+                task=task,
+                upstream=upstream,
+                output=kind,
+                llm=self.config.llm,
+                meta=ArtifactMeta(
+                    period=period.label,
+                    run_id=ctx.run_id,
+                    step=ctx.step_id,
+                    created_at=as_of.isoformat(timespec="seconds"),
+                ),
+            )
+        usage = outcome.usage
+        await self._emit(
+            {
+                "event": "agent_finished",
+                "run_id": ctx.run_id,
+                "step": ctx.step_id,
+                "agent": spec.slug,
+                "tokens": usage.total_tokens,
+                "cost_usd": usage.cost_usd,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        return StepResult(
+            artifact=artifact_json(outcome.artifact),
+            markdown=outcome.artifact.to_markdown(),
+            usage={
+                "calls": float(outcome.calls),
+                "prompt_tokens": float(usage.prompt_tokens),
+                "completion_tokens": float(usage.completion_tokens),
+                "total_tokens": float(usage.total_tokens),
+                "cost_usd": usage.cost_usd,
+            },
+            calls=calls,
+            events=[
+                {
+                    "event": "tool_call",
+                    "step": ctx.step_id,
+                    "agent": spec.slug,
+                    **tc.model_dump(mode="json"),
+                }
+                for tc in outcome.tool_calls
+            ],
+        )

@@ -1,0 +1,88 @@
+"""Facts builders: for each artifact kind, the code that gathers its numbers.
+
+A builder receives a ``FactsContext`` (workspace, period, as-of, the run's state) and
+returns a ``FactBundle`` whose ``facts`` validate against the artifact's facts model.
+Builders call the deterministic tools and data loaders; they never call a model.
+
+Register one with ``@facts_builder("sprint_plan")``. Built-in builders live in the
+modules of this package, one per area, and are imported by ``builder_for``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from nexus_agents.exceptions import UnknownNameError
+from nexus_agents.periods import Period
+from nexus_agents.runtime.agent_runner import FactBundle
+
+if TYPE_CHECKING:
+    from nexus_agents.data.workspace import Workspace
+    from nexus_agents.runs.store import RunStore
+
+__all__ = ["FactBundle", "FactsContext", "builder_for", "facts_builder", "known_builders"]
+
+# Modules of this package holding built-in builders (imported on first lookup).
+_BUILTIN_MODULES: tuple[str, ...] = ()
+
+
+@dataclass
+class FactsContext:
+    """What a builder may look at. ``state`` is the graph state (values, artifacts, inputs)."""
+
+    workspace: Workspace
+    period: Period
+    as_of: datetime
+    state: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    attempt: int | None = None
+    max_attempts: int | None = None
+    store: RunStore | None = None
+    step_id: str | None = None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self.state.get("values") or {})
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return dict(self.state.get("inputs") or {})
+
+    def artifact(self, step_id: str) -> dict[str, Any] | None:
+        """The JSON of the artifact produced by ``step_id`` earlier in this run, if any."""
+        found = (self.state.get("artifacts") or {}).get(step_id)
+        return dict(found) if found else None
+
+
+Builder = Callable[[FactsContext], FactBundle]
+_BUILDERS: dict[str, Builder] = {}
+
+
+def facts_builder(kind: str) -> Callable[[Builder], Builder]:
+    def register(func: Builder) -> Builder:
+        _BUILDERS[kind] = func
+        return func
+
+    return register
+
+
+def _load_builtins() -> None:
+    for name in _BUILTIN_MODULES:
+        importlib.import_module(f"nexus_agents.runtime.facts.{name}")
+
+
+def builder_for(kind: str) -> Builder:
+    _load_builtins()
+    try:
+        return _BUILDERS[kind]
+    except KeyError:
+        raise UnknownNameError("facts builder", kind, list(_BUILDERS)) from None
+
+
+def known_builders() -> list[str]:
+    _load_builtins()
+    return sorted(_BUILDERS)
