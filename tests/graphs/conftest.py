@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from fake_executor import FakeExecutor
 
-from nexus_agents.graphs.spec import GraphSpec, parse_spec
+from nexus_agents.graphs.spec import GraphSpec
 from nexus_agents.runs.engine import Engine
-
-SPECS_DIR = Path(__file__).parent / "specs"
-
-
-def spec_from(text: str, file: str = "test.yaml") -> GraphSpec:
-    return parse_spec(yaml.safe_load(textwrap.dedent(text)), file)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import spec_from
 from fake_executor import FakeExecutor
+from graph_specs import spec_from
 
 from nexus_agents.graphs.errors import ApprovalError
 

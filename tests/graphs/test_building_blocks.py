@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import spec_from
 from fake_executor import FakeExecutor
+from graph_specs import spec_from
 
 from nexus_agents.graphs.executor import StepContext
 from nexus_agents.graphs.spec import AgentStep

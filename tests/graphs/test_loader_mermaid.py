@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SPECS_DIR, spec_from
+from graph_specs import SPECS_DIR, spec_from
 
 from nexus_agents.exceptions import SpecError
 from nexus_agents.graphs.loader import load_graph_specs, load_spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import spec_from
+from graph_specs import spec_from
 
 from nexus_agents.exceptions import SpecError
 from nexus_agents.graphs.loader import load_spec

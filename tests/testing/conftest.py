@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import openai
 import pytest
+from mock_client import API_KEY, ClientFactory
 
 from nexus_agents.testing import MockLLMServer
-
-API_KEY = "sk-mock-SECRET-0123456789abcdef"
-
-ClientFactory = Callable[..., openai.AsyncOpenAI]
 
 
 @pytest.fixture

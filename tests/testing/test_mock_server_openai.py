@@ -9,7 +9,7 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, ClientFactory
+from mock_client import API_KEY, ClientFactory
 from mock_models import Incident, Thread
 from pydantic import ValidationError
 
