@@ -230,6 +230,10 @@ class DeployDecisionFacts(Facts):
     deploys_today: int = Field(default=0, ge=0)
     change_failure_rate_pct: float | None = None
     experiment_planned: bool = False
+    deploys_per_day: float | None = Field(default=None, ge=0, description="recent average")
+    flaggable: bool | None = Field(
+        default=None, description="whether the item can ship behind a feature flag"
+    )
 
 
 class DeployDecisionNarrative(Narrative):

@@ -27,6 +27,12 @@ class DailyMetricsSnapshotFacts(Facts):
     date: str = Field(description="YYYY-MM-DD")
     kpis: list[KpiValue] = Field(default_factory=list)
     kpis_off_target: int = Field(default=0, ge=0)
+    loop_iteration: int | None = Field(
+        default=None, description="improvement-loop ledger the KPIs are compared with"
+    )
+    since_last_iteration: list[KpiValue] = Field(
+        default_factory=list, description="each KPI vs its value in that loop ledger"
+    )
 
 
 class DailyMetricsSnapshotNarrative(Narrative):
@@ -84,6 +90,9 @@ class HealthStatusFacts(Facts):
     capacity: list[KpiValue] = Field(
         default_factory=list, description="utilisation percent per resource"
     )
+    uptime_by_service: list[KpiValue] = Field(default_factory=list)
+    deploys: int = Field(default=0, ge=0, description="deployments in the period")
+    failed_deploys: int = Field(default=0, ge=0, description="failed or rolled back")
 
 
 class HealthStatusNarrative(Narrative):

@@ -119,11 +119,12 @@ class MonthlyExecutiveSummary(Artifact):
 class MonthlyFinancialFacts(Facts):
     month: str
     currency: str = "USD"
-    mrr: float
-    arr: float
-    new_mrr: float = 0.0
-    expansion_mrr: float = 0.0
-    churned_mrr: float = 0.0
+    mrr: float | None = Field(default=None, description="None without subscription data")
+    arr: float | None = None
+    new_mrr: float | None = 0.0
+    expansion_mrr: float | None = 0.0
+    contraction_mrr: float | None = 0.0
+    churned_mrr: float | None = 0.0
     revenue_by_plan: list[MoneyLine] = Field(default_factory=list)
     costs_by_category: list[MoneyLine] = Field(default_factory=list)
     marketing_spend_by_channel: list[MoneyLine] = Field(default_factory=list)
@@ -245,7 +246,9 @@ class MonthlyMarketBrief(Artifact):
 class BrandHealthFacts(Facts):
     month: str
     assets_audited: int = Field(ge=0)
-    assets_consistent: int = Field(ge=0)
+    assets_consistent: int | None = Field(
+        default=None, ge=0, description="None when no audit recorded consistency"
+    )
     consistency_pct: float | None = None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
 from nexus_agents.artifacts.facts import (
@@ -18,6 +18,7 @@ from nexus_agents.artifacts.facts import (
 from nexus_agents.artifacts.narrative import Bullets, Line, Recommendation, Risk, Text
 
 __all__ = [
+    "CohortRetention",
     "GrowthMetricsFacts",
     "GrowthMetricsNarrative",
     "GrowthMetricsReport",
@@ -36,12 +37,28 @@ __all__ = [
 ]
 
 
+class CohortRetention(BaseModel):
+    """Retention of one weekly sign-up cohort at the flagged offset (code-computed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cohort: str = Field(description="ISO week of sign-up")
+    users: int = Field(ge=0)
+    eligible: int = Field(ge=0)
+    retention_pct: float | None = None
+    gap_points: float | None = Field(default=None, description="vs the other cohorts' mean")
+    dip: bool = False
+
+
 class WeeklyAnalyticsFacts(Facts):
     week: str = Field(description="ISO week, e.g. 2025-W14")
     kpis: list[KpiValue] = Field(default_factory=list)
     changes: list[SignificanceResult] = Field(
         default_factory=list, description="week-over-week changes tested for significance"
     )
+    funnel: list[FunnelStage] = Field(default_factory=list, description="the week's sign-ups")
+    retention_offset_days: int | None = None
+    cohorts: list[CohortRetention] = Field(default_factory=list)
 
 
 class WeeklyAnalyticsNarrative(Narrative):
@@ -178,6 +195,8 @@ class WeeklyStatusFacts(Facts):
     scope_added_points: float = Field(default=0.0, ge=0)
     blocked_tasks: int = Field(default=0, ge=0)
     open_incidents: int = Field(default=0, ge=0)
+    deployments: int = Field(default=0, ge=0, description="deployments in the week")
+    failed_deployments: int = Field(default=0, ge=0, description="failed or rolled back")
 
 
 class WeeklyStatusNarrative(Narrative):

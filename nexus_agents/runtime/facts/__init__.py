@@ -27,7 +27,17 @@ if TYPE_CHECKING:
 __all__ = ["FactBundle", "FactsContext", "builder_for", "facts_builder", "known_builders"]
 
 # Modules of this package holding built-in builders (imported on first lookup).
-_BUILTIN_MODULES: tuple[str, ...] = ()
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "daily",
+    "weekly",
+    "biweekly",
+    "delivery",
+    "monthly",
+    "platform",
+    "quarterly",
+    "incidents",
+    "preconditions",
+)
 
 
 @dataclass
