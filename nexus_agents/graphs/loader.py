@@ -12,6 +12,8 @@ from nexus_agents.paths import shipped_dir
 __all__ = ["check_subgraphs", "load_graph_specs", "load_spec", "spec_files"]
 
 SUFFIXES = (".yaml", ".yml")
+# Files in a graphs/ folder that are not graph specs (the schedule lives beside the graphs).
+NOT_SPECS = frozenset({"cadences.yaml", "cadences.yml"})
 
 
 def load_spec(
@@ -38,7 +40,11 @@ def load_spec(
 def spec_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix in SUFFIXES and p.is_file() and p.name not in NOT_SPECS
+    )
 
 
 def load_graph_specs(

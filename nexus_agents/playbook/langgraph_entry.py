@@ -1,0 +1,75 @@
+"""Every shipped graph for LangGraph's own tooling (``langgraph.json`` points here).
+
+Each name is a zero-argument factory that compiles the shipped spec with the real agent
+executor (``nexus_agents.runtime.executor.default_executor``). Runs need a ``RunContext``
+as LangGraph runtime context (``context=RunContext(run_id=..., graph=...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "GRAPH_NAMES",
+    "build",
+    "cadence_run",
+    "compliance_check",
+    "content_ops",
+    "feature_cycle",
+    "financial_review",
+    "growth_review",
+    "improvement_loop",
+    "incident_response",
+    "preconditions",
+    "strategic_review",
+]
+
+GRAPH_NAMES: tuple[str, ...] = (
+    "cadence_run",
+    "compliance_check",
+    "content_ops",
+    "feature_cycle",
+    "financial_review",
+    "growth_review",
+    "improvement_loop",
+    "incident_response",
+    "preconditions",
+    "strategic_review",
+)
+
+
+def build(name: str, executor: Any = None) -> Any:
+    """Compile the shipped graph ``name`` (sub-graphs resolved among the shipped specs)."""
+    from nexus_agents.graphs.compiler import compile_graph
+    from nexus_agents.graphs.loader import load_graph_specs
+    from nexus_agents.playbook.cadence import InputAgentExecutor
+
+    specs = load_graph_specs()
+    if executor is None:
+        from nexus_agents.runtime.executor import default_executor  # type: ignore[attr-defined]
+
+        executor = default_executor()
+    return compile_graph(specs[name], executor=InputAgentExecutor(executor), specs=specs)
+
+
+def _factory(name: str) -> Callable[[], Any]:
+    def make() -> Any:
+        return build(name)
+
+    make.__name__ = name
+    make.__qualname__ = name
+    make.__doc__ = f"The compiled ``{name}`` graph."
+    return make
+
+
+cadence_run = _factory("cadence_run")
+compliance_check = _factory("compliance_check")
+content_ops = _factory("content_ops")
+feature_cycle = _factory("feature_cycle")
+financial_review = _factory("financial_review")
+growth_review = _factory("growth_review")
+improvement_loop = _factory("improvement_loop")
+incident_response = _factory("incident_response")
+preconditions = _factory("preconditions")
+strategic_review = _factory("strategic_review")

@@ -1,0 +1,132 @@
+"""Incident response routes on the code-enforced severity and mitigates by cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playbook_fakes import ScriptedExecutor, actions_log
+
+from nexus_agents.playbook.incidents import incident_escalations
+
+ALERT = {"summary": "checkout returns 500", "detected_at": "2026-11-27T10:00:00+00:00"}
+RESPONDERS = {"infrastructure_maintainer", "devops_automator", "backend_architect", "developer",
+              "support_responder", "executive_summary_generator"}
+
+
+def triage(severity: str, cause: str = "bad_deploy", **narrative: Any) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "triage": [{
+            "facts": {"incident_id": "INC-7", "detected_at": "2026-11-27T10:00:00+00:00", "signal": "checkout 500"},
+            # the model proposed P3; the derived (floor-enforced) severity is what routes
+            "narrative": {"proposed_severity": "P3", "suspected_cause": cause, "rationale": "r", **narrative},
+            "derived": {"severity": severity, "decision_authority": "x"},
+        }],
+        "hotfix_check": [{"narrative": {"verdict": "PASS"}}],
+        "verify_fix": [{"narrative": {"verdict": "PASS"}}],
+        "post_mortem": [{"narrative": {"prevention_actions": [
+            {"action": "Add canary stage", "owner": "devops_automator", "deadline": "2026-12-05"}]}}],
+    }
+
+
+async def run(make_engine: Any, script: dict[str, Any], **inputs: Any) -> tuple[Any, ScriptedExecutor]:
+    fake = ScriptedExecutor(script)
+    engine = await make_engine(fake, auto_approve_policy="timeout_default")
+    result = await engine.start("incident_response", {"alert": ALERT, "now": "2026-11-27T10:10:00+00:00", **inputs})
+    return result, fake
+
+
+async def test_p3_goes_to_the_backlog_without_a_response_team(make_engine: Any, workspace: Path) -> None:
+    result, fake = await run(make_engine, triage("P3"))
+    assert result.status == "succeeded", result.error
+    assert fake.ran() == ["triage"]
+    assert not fake.agents() & RESPONDERS
+    assert [a["kind"] for a in actions_log(workspace)] == ["notify", "backlog_append"]
+    assert (workspace / "data" / "backlog.csv").read_text(encoding="utf-8").count("[P3]") == 1
+
+
+async def test_p0_runs_the_full_team_and_waits_for_the_studio_producer(make_engine: Any, workspace: Path) -> None:
+    fake = ScriptedExecutor(triage("P0"))
+    engine = await make_engine(fake)
+    paused = await engine.start("incident_response", {"alert": ALERT, "now": "2026-11-27T10:45:00+00:00"})
+    assert paused.status == "waiting_approval", paused.error
+    assert paused.pending is not None and paused.pending.decider == "studio_producer"
+    assert {"p0_command", "p0_rollback_check", "p0_diagnosis", "p0_status", "p0_brief"} <= set(fake.ran())
+    assert paused.artifacts["p0_brief"]["kind"] == "executive_incident_brief"
+    assert "rollback" not in fake.ran()  # no mitigation before the approval
+    done = await engine.resume(paused.run_id, "approve")
+    assert done.status == "succeeded", done.error
+    assert fake.ran().index("rollback") < fake.ran().index("verify_fix") < fake.ran().index("post_mortem")
+    kinds = [a["kind"] for a in actions_log(workspace)]
+    assert kinds.count("status_post") == 2 and "deploy" in kinds
+    assert done.values["escalated_to"] == ["studio_producer"]  # open 45 min > 30
+    assert kinds[-1] == "backlog_append" and "Add canary stage" in (workspace / "data" / "backlog.csv").read_text()
+
+
+async def test_p0_rejected_mitigation_deploys_nothing(make_engine: Any, workspace: Path) -> None:
+    fake = ScriptedExecutor(triage("P0"))
+    engine = await make_engine(fake)
+    paused = await engine.start("incident_response", {"alert": ALERT, "now": "2026-11-27T10:05:00+00:00"})
+    done = await engine.resume(paused.run_id, "reject")
+    assert done.status == "succeeded", done.error
+    assert "deploy" not in [a["kind"] for a in actions_log(workspace)]
+    assert "rollback" not in fake.ran() and "post_mortem" in fake.ran()
+
+
+@pytest.mark.parametrize(
+    ("severity", "team", "absent"),
+    [
+        ("P1", {"p1_command", "p1_developer", "p1_devops", "p1_status"}, {"p0_brief", "p2_response"}),
+        ("P2", {"p2_response"}, {"p1_command", "p0_command", "status_resolved"}),
+    ],
+)
+async def test_p1_and_p2_teams(make_engine: Any, severity: str, team: set[str], absent: set[str]) -> None:
+    result, fake = await run(make_engine, triage(severity, cause="infrastructure"))
+    assert result.status == "succeeded", result.error
+    assert team <= set(fake.ran()) and not absent & set(fake.ran())
+    assert {"infra_mitigation", "verify_fix", "confirm_stability", "post_mortem"} <= set(fake.ran())
+
+
+@pytest.mark.parametrize(
+    ("cause", "mitigation"),
+    [("bad_deploy", "rollback"), ("infrastructure", "infra_mitigation"),
+     ("code_bug", "hotfix_build"), ("external_dependency", "dependency_fallback")],
+)
+async def test_mitigation_by_cause(make_engine: Any, cause: str, mitigation: str) -> None:
+    result, fake = await run(make_engine, triage("P2", cause=cause))
+    assert result.status == "succeeded", result.error
+    others = {"rollback", "infra_mitigation", "hotfix_build", "dependency_fallback"} - {mitigation}
+    assert mitigation in fake.ran() and not others & set(fake.ran())
+    assert result.artifacts["collect_fix"]["mitigation_step"] == mitigation
+    if cause == "code_bug":
+        assert "hotfix_check" in fake.ran()  # the hotfix is verified before it ships
+
+
+async def test_no_alert_and_healthy_data_ends_quietly(make_engine: Any, workspace: Path) -> None:
+    (workspace / "data" / "uptime_checks.csv").write_text(
+        "checked_at,service,ok\n2026-11-27T10:05:00,api,1\n", encoding="utf-8"
+    )
+    fake = ScriptedExecutor()
+    engine = await make_engine(fake)
+    result = await engine.start("incident_response", {"now": "2026-11-27T10:06:00+00:00"})
+    assert result.status == "succeeded" and fake.ran() == [] and result.values["detected"] is False
+
+
+async def test_detection_from_data_starts_triage(make_engine: Any, workspace: Path) -> None:
+    (workspace / "data" / "uptime_checks.csv").write_text(
+        "checked_at,service,ok\n2026-11-27T10:05:00,api,0\n", encoding="utf-8"
+    )
+    result, fake = await run(make_engine, triage("P3"), alert=None)
+    assert fake.ran() == ["triage"]
+    assert result.artifacts["detect"]["details"]["services_down"] == ["api"]
+
+
+def test_escalation_rules() -> None:
+    def to(*args: Any, **kw: Any) -> list[str]:
+        return [r.to for r in incident_escalations(*args, **kw)]
+
+    assert to("P0", 31, breach=False, revenue=False) == ["studio_producer"]
+    assert to("P0", 29, breach=False, revenue=False) == []
+    assert to("P1", 121, breach=False, revenue=False) == ["project_shepherd"]
+    assert to("P1", 90, breach=True, revenue=True) == ["legal_compliance_checker", "finance_tracker", "studio_producer"]
