@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -68,8 +68,14 @@ async def run_structured(
     repair_rounds: int = 1,
     model_name: str | None = None,
     temperature: float | None = None,
+    accept: Callable[[T], object] | None = None,
 ) -> StructuredResult[T]:
-    """Ask ``model`` for an ``output_type``; see the module docstring for the rules."""
+    """Ask ``model`` for an ``output_type``; see the module docstring for the rules.
+
+    ``accept`` runs on a schema-valid answer; a ``ValueError`` (pydantic's
+    ``ValidationError`` included) it raises counts as invalid output, so rules that span
+    the model's answer and code-computed facts get the same repair round.
+    """
     fmt = response_format_for(output_type)
     by_name = {t.name: t for t in tools}
     definitions = [
@@ -127,6 +133,8 @@ async def run_structured(
 
         raw = reply.content or ""
         outcome = _validate(raw, output_type)
+        if accept is not None and not isinstance(outcome, list):
+            outcome = _accepted(outcome, accept)
         if not isinstance(outcome, list):
             return StructuredResult[output_type](  # type: ignore[valid-type]
                 output=outcome,
@@ -177,6 +185,16 @@ def _validate(raw: str, output_type: type[T]) -> T | list[str]:
         return output_type.model_validate(data)
     except ValidationError as exc:
         return [_format_error(e) for e in exc.errors(include_url=False)]
+
+
+def _accepted(output: T, accept: Callable[[T], object]) -> T | list[str]:
+    try:
+        accept(output)
+    except ValidationError as exc:
+        return [_format_error(e) for e in exc.errors(include_url=False)]
+    except ValueError as exc:
+        return [str(exc)]
+    return output
 
 
 def _format_error(error: Any) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nexus_agents.agents.spec import AgentSpec
 from nexus_agents.artifacts.base import Artifact, ArtifactMeta
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import LLMConfig
+from nexus_agents.exceptions import NexusError
 from nexus_agents.llm.interface import ChatModel, Usage
 from nexus_agents.llm.structured import ToolCallRecord, run_structured
 from nexus_agents.runtime.prompting import PromptParts, UntrustedText, build_messages
@@ -57,6 +58,15 @@ async def run_agent(
     llm = llm or LLMConfig()
     artifact_cls: type[Artifact] = get_artifact(output or spec.output)
     tools = [get_tool(name) for name in spec.tools]
+    try:
+        artifact_cls.facts_model().model_validate(bundle.facts)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        raise NexusError(
+            f"facts for {artifact_cls.kind} are invalid ({where}: {first['msg']}); "
+            "this is a bug in its facts builder, not the model's"
+        ) from None
     messages = build_messages(
         spec.system_prompt,
         PromptParts(
@@ -67,6 +77,20 @@ async def run_agent(
             guidance=bundle.guidance,
         ),
     )
+    stamp = meta or ArtifactMeta()
+    stamp = stamp.model_copy(
+        update={
+            "agent": spec.slug,
+            "created_at": stamp.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    composed: list[Artifact] = []
+
+    def accept(narrative: Any) -> None:
+        # Rules that join the model's answer with the facts (capacity, candidates, a
+        # "go" on a non-significant test ...) are checked here, inside the repair loop.
+        composed.append(artifact_cls.compose(bundle.facts, narrative, stamp))
+
     result = await run_structured(
         model,
         messages=messages,
@@ -79,15 +103,9 @@ async def run_agent(
         repair_rounds=llm.repair_rounds,
         model_name=spec.model,
         temperature=spec.temperature if spec.temperature is not None else llm.temperature,
+        accept=accept,
     )
-    stamp = meta or ArtifactMeta()
-    stamp = stamp.model_copy(
-        update={
-            "agent": spec.slug,
-            "created_at": stamp.created_at or datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    )
-    artifact = artifact_cls.compose(bundle.facts, result.output, stamp)
+    artifact = composed[-1]
     return AgentOutcome(
         artifact=artifact,
         usage=result.usage,

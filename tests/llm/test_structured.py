@@ -135,3 +135,33 @@ async def test_usage_is_summed_over_calls() -> None:
         result.usage.prompt_tokens + result.usage.completion_tokens
     )
     assert result.usage.prompt_tokens > 0
+
+
+async def test_accept_rule_failure_gets_the_repair_round() -> None:
+    known = {"onboarding"}
+
+    def only_known_themes(output: Synthesis) -> None:
+        unknown = [t.name for t in output.themes if t.name not in known]
+        if unknown:
+            raise ValueError(f"themes not in the facts: {', '.join(unknown)}")
+
+    bad = Synthesis(themes=[Theme(name="made-up", count=3)], nps=31.0)
+    with ScriptedModel([bad, VALID]) as model:
+        result = await run_structured(
+            model, messages=ASK, output_type=Synthesis, agent="feedback", accept=only_known_themes
+        )
+    assert result.output == VALID
+    assert result.calls == 2
+    repair = model.requests[1].messages[-1].content or ""
+    assert "themes not in the facts: made-up" in repair
+
+
+async def test_accept_rule_failing_twice_names_the_rule() -> None:
+    def never(output: Synthesis) -> None:
+        raise ValueError("capacity exceeded")
+
+    with (
+        ScriptedModel([VALID, VALID]) as model,
+        pytest.raises(StructuredOutputError, match="capacity exceeded"),
+    ):
+        await run_structured(model, messages=ASK, output_type=Synthesis, agent="plan", accept=never)
