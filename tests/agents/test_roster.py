@@ -13,17 +13,12 @@ from nexus_agents.paths import shipped_dir
 
 # Tool names the shipped prompts use (the tool modules are written separately).
 PROMPT_TOOLS = {
-    "ab_test",
-    "cohort_retention",
-    "funnel_conversion",
-    "kpi_snapshot",
+    "forecast_monthly",
+    "kpi_value",
     "nps_score",
-    "revenue_forecast",
-    "rice_score",
-    "sample_size",
+    "rank_backlog",
     "severity_floor",
-    "significance_test",
-    "sla_report",
+    "two_proportion_test",
     "unit_economics",
     "uptime_summary",
 }
@@ -155,7 +150,7 @@ aliases: [Tester]
 role: Tests things.
 cadences:
   - {cadence: weekly, activity: Testing, output: Sprint Plan}
-tools: [rice_score]
+tools: [rank_backlog]
 output: sprint_plan
 ---
 You test things.
@@ -170,7 +165,7 @@ def _write(folder: Path, text: str, name: str = "test_agent.md") -> Path:
 
 
 def test_a_valid_custom_file_loads(tmp_path: Path) -> None:
-    spec = load_agent_file(_write(tmp_path, GOOD), known_tools={"rice_score"})
+    spec = load_agent_file(_write(tmp_path, GOOD), known_tools={"rank_backlog"})
     assert spec.role == "Tests things."
     assert spec.system_prompt == "You test things."
     assert spec.cadences[0].output == "Sprint Plan"
@@ -183,7 +178,7 @@ def test_a_valid_custom_file_loads(tmp_path: Path) -> None:
         (("output: sprint_plan", "output: horoscope"), "output", "unknown artifact 'horoscope'"),
         (("output: Sprint Plan}", "output: Horoscope}"), "cadences.0.output", "unknown artifact"),
         (
-            ("tools: [rice_score]", "tools: [crystal_ball]"),
+            ("tools: [rank_backlog]", "tools: [crystal_ball]"),
             "tools.0",
             "unknown tool 'crystal_ball'",
         ),
@@ -199,7 +194,7 @@ def test_broken_file_names_file_and_field(
     assert old in GOOD
     path = _write(tmp_path, GOOD.replace(old, new))
     with pytest.raises(SpecError) as info:
-        load_agent_file(path, known_tools={"rice_score"})
+        load_agent_file(path, known_tools={"rank_backlog"})
     assert info.value.file == str(path)
     assert info.value.item == item
     assert words in str(info.value)
@@ -209,7 +204,7 @@ def test_broken_file_names_file_and_field(
 def test_bad_yaml_names_the_file_and_line(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.replace("aliases: [Tester]", "aliases: [Tester"))
     with pytest.raises(SpecError, match="not valid YAML at line") as info:
-        load_agent_file(path, known_tools={"rice_score"})
+        load_agent_file(path, known_tools={"rank_backlog"})
     assert info.value.file == str(path)
 
 
@@ -226,10 +221,10 @@ def test_tools_are_checked_against_the_tool_registry_by_default(
 
     path = _write(tmp_path, GOOD)
     monkeypatch.setattr(base, "all_tools", lambda: {})
-    with pytest.raises(SpecError, match="unknown tool 'rice_score'"):
+    with pytest.raises(SpecError, match="unknown tool 'rank_backlog'"):
         load_agent_file(path)
-    monkeypatch.setattr(base, "all_tools", lambda: {"rice_score": object()})
-    assert load_agent_file(path).tools == ("rice_score",)
+    monkeypatch.setattr(base, "all_tools", lambda: {"rank_backlog": object()})
+    assert load_agent_file(path).tools == ("rank_backlog",)
 
 
 # --- shadowing and collisions --------------------------------------------------------------
@@ -269,4 +264,4 @@ def test_two_files_with_one_slug_in_a_folder_is_an_error(tmp_path: Path) -> None
     _write(tmp_path, GOOD, "a.md")
     _write(tmp_path, GOOD, "b.md")
     with pytest.raises(SpecError, match="also defined in"):
-        load_roster([tmp_path], known_tools={"rice_score"}, include_shipped=False)
+        load_roster([tmp_path], known_tools={"rank_backlog"}, include_shipped=False)
