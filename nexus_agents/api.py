@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from nexus_agents.runs.engine import Engine, RunResult
     from nexus_agents.runs.store import ArtifactRecord, RunRecord
     from nexus_agents.runtime.agent_runner import AgentOutcome
+    from nexus_agents.runtime.executor import AgentExecutor
     from nexus_agents.schedule.jobs import CadenceJob, JobOutcome
     from nexus_agents.tools.kpis import KPIReport
 
@@ -120,17 +121,22 @@ class Nexus:
         period = period_containing(kind, moment)
         return period.previous() if previous else period
 
-    async def _engine(self, unattended: bool = False) -> Engine:
-        from nexus_agents.runs.engine import Engine
+    def executor(self) -> AgentExecutor:
+        """The step executor that runs this workspace's agents with this Nexus' model."""
         from nexus_agents.runtime.executor import AgentExecutor
 
-        executor = AgentExecutor(
+        return AgentExecutor(
             config=self.config,
             workspace=self.workspace,
             roster=self.roster,
             model_factory=lambda: self.model,
             listeners=self.listeners,
         )
+
+    async def _engine(self, unattended: bool = False) -> Engine:
+        from nexus_agents.runs.engine import Engine
+
+        executor = self.executor()
         return await Engine.open(
             specs=self.specs,
             executor=executor,

@@ -43,14 +43,13 @@ def build(name: str, executor: Any = None) -> Any:
     """Compile the shipped graph ``name`` (sub-graphs resolved among the shipped specs)."""
     from nexus_agents.graphs.compiler import compile_graph
     from nexus_agents.graphs.loader import load_graph_specs
-    from nexus_agents.playbook.cadence import InputAgentExecutor
 
     specs = load_graph_specs()
     if executor is None:
-        from nexus_agents.runtime.executor import default_executor  # type: ignore[attr-defined]
+        from nexus_agents.runtime.executor import default_executor
 
         executor = default_executor()
-    return compile_graph(specs[name], executor=InputAgentExecutor(executor), specs=specs)
+    return compile_graph(specs[name], executor=executor, specs=specs)
 
 
 def _factory(name: str) -> Callable[[], Any]:

@@ -120,13 +120,11 @@ class AgentExecutor:
 
     async def run_agent(self, step: AgentStep, state: GraphState, ctx: StepContext) -> StepResult:
         from nexus_agents.data.context import use_workspace
+        from nexus_agents.playbook.cadence import resolve_step
 
-        inputs = state.get("inputs") or {}
-        dynamic = bool(step.options.get("agent_from_input"))
-        spec = self.roster.get(str(inputs.get("agent") or step.agent) if dynamic else step.agent)
-        kind = (str(inputs["output"]) if dynamic and inputs.get("output") else None) or (
-            spec.output if dynamic else step.output or spec.output
-        )
+        step = resolve_step(step, state)  # cadence_run: the agent named in the run inputs
+        spec = self.roster.get(step.agent)
+        kind = step.output or spec.output
         artifact_cls = get_artifact(kind)
         period = self._period(state)
         as_of = self._as_of(period)
@@ -230,3 +228,13 @@ class AgentExecutor:
                 for tc in outcome.tool_calls
             ],
         )
+
+
+def default_executor(workspace: str | None = None) -> AgentExecutor:
+    """The executor of the workspace in ``NEXUS_WORKSPACE`` (or the current folder).
+
+    Used by LangGraph's own tooling through ``langgraph.json``.
+    """
+    from nexus_agents.api import Nexus
+
+    return Nexus.from_workspace(workspace).executor()
