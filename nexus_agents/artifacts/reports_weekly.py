@@ -112,11 +112,42 @@ class SprintPlanFacts(Facts):
     velocity: float = Field(gt=0, description="story points per sprint")
     capacity: float = Field(gt=0, description="velocity minus a 20% buffer")
     candidates: list[RiceScore] = Field(default_factory=list, description="ranked by RICE")
+    selected_item_ids: list[str] = Field(
+        default_factory=list, description="the sprint's items in plan order (plan_sprint tool)"
+    )
+    planned_points: float = Field(default=0.0, ge=0, description="effort of the selected items")
+    carried_over_ids: list[str] = Field(
+        default_factory=list, description="candidates not selected, in RICE order"
+    )
+
+    @model_validator(mode="after")
+    def _consistent_selection(self) -> SprintPlanFacts:
+        by_id = {c.item_id: c for c in self.candidates}
+        unknown = [i for i in self.selected_item_ids if i not in by_id]
+        if unknown:
+            raise ValueError(f"selected items are not candidates: {', '.join(unknown)}")
+        if len(set(self.selected_item_ids)) != len(self.selected_item_ids):
+            raise ValueError("an item is selected twice")
+        effort = sum(by_id[i].effort for i in self.selected_item_ids)
+        if abs(effort - self.planned_points) > 1e-6:
+            raise ValueError(
+                f"planned_points is {self.planned_points:g} but the selected items need {effort:g}"
+            )
+        if self.planned_points > self.capacity + 1e-9:
+            raise ValueError(
+                f"selected items need {self.planned_points:g} points, capacity is {self.capacity:g}"
+            )
+        chosen = set(self.selected_item_ids)
+        expected = [c.item_id for c in self.candidates if c.item_id not in chosen]
+        if self.carried_over_ids != expected:
+            raise ValueError(
+                "carried_over_ids must list the candidates not selected, in candidate order"
+            )
+        return self
 
 
 class SprintPlanNarrative(Narrative):
     sprint_goal: Line
-    selected_item_ids: list[str] = Field(max_length=40, description="ids from the candidates")
     rationale: Text
     deferred_notes: Bullets
     risks: list[Risk] = Field(max_length=6)
@@ -128,25 +159,9 @@ class SprintPlan(Artifact):
     facts: SprintPlanFacts
     narrative: SprintPlanNarrative
 
-    @model_validator(mode="after")
-    def _fits_capacity(self) -> SprintPlan:
-        by_id = {c.item_id: c for c in self.facts.candidates}
-        unknown = [i for i in self.narrative.selected_item_ids if i not in by_id]
-        if unknown:
-            raise ValueError(f"selected items are not candidates: {', '.join(unknown)}")
-        if len(set(self.narrative.selected_item_ids)) != len(self.narrative.selected_item_ids):
-            raise ValueError("an item is selected twice")
-        if self.planned_points > self.facts.capacity + 1e-9:
-            raise ValueError(
-                f"selected items need {self.planned_points:g} points, "
-                f"capacity is {self.facts.capacity:g}"
-            )
-        return self
-
     @property
     def planned_points(self) -> float:
-        by_id = {c.item_id: c for c in self.facts.candidates}
-        return sum(by_id[i].effort for i in self.narrative.selected_item_ids if i in by_id)
+        return self.facts.planned_points
 
     def to_markdown(self) -> str:
         from nexus_agents.artifacts.render import render_markdown
@@ -156,7 +171,7 @@ class SprintPlan(Artifact):
             derived={
                 "Planned points": self.planned_points,
                 "Capacity": self.facts.capacity,
-                "Items selected": len(self.narrative.selected_item_ids),
+                "Items selected": len(self.facts.selected_item_ids),
             },
         )
 

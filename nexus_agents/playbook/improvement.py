@@ -53,7 +53,7 @@ def _candidates(plan: dict[str, Any]) -> list[dict[str, Any]]:
 def select_top_item(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     """Pick the item to build: ``inputs.item_id`` if given, else the plan's first pick.
 
-    The first id the Sprint Prioritizer selected that is among the plan's RICE-scored
+    The first id of the plan's code-computed selection that is among its RICE-scored
     candidates (the same item the developer's facts builder takes). Sets ``item_id`` and
     ``item_selected`` (yes/no).
     """
@@ -65,7 +65,7 @@ def select_top_item(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     if wanted:
         chosen = by_id.get(str(wanted), {"item_id": str(wanted), "title": str(wanted)})
     else:
-        selected = part(plan, "narrative").get("selected_item_ids") or []
+        selected = part(plan, "facts").get("selected_item_ids") or []
         picks = [by_id[str(i)] for i in selected if str(i) in by_id]
         if picks:
             chosen = picks[0]

@@ -72,7 +72,9 @@ def sample_parts(cls: type[Artifact]) -> tuple[dict[str, Any], dict[str, Any]]:
     if kind == "sprint_plan":
         facts["candidates"][0]["effort"] = 5.0
         facts["capacity"] = 32.0
-        narrative["selected_item_ids"] = [facts["candidates"][0]["item_id"]]
+        ids = [c["item_id"] for c in facts["candidates"]]
+        facts["selected_item_ids"], facts["carried_over_ids"] = ids[:1], ids[1:]
+        facts["planned_points"] = 5.0
     elif kind == "experiment_results_summary":
         narrative["decisions"][0]["experiment_id"] = facts["experiments"][0]["experiment_id"]
     elif kind == "monthly_market_brief":

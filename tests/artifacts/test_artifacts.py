@@ -337,20 +337,34 @@ def test_executive_summary_findings_are_quantified() -> None:
 # --- other cross-field rules -----------------------------------------------------------
 
 
-def test_sprint_plan_must_fit_capacity_and_use_candidates() -> None:
+def test_sprint_plan_selection_is_a_checked_fact() -> None:
     facts, narrative = sample_parts(SprintPlan)
+    assert "selected_item_ids" not in SprintPlan.narrative_model().model_fields
     candidate = facts["candidates"][0]
     facts["candidates"] = [
         {**candidate, "item_id": "A", "effort": 20.0},
         {**candidate, "item_id": "B", "effort": 15.0},
     ]
     facts["capacity"] = 32.0
-    narrative["selected_item_ids"] = ["A"]
-    assert SprintPlan.compose(facts, narrative).planned_points == 20.0  # type: ignore[attr-defined]
+    plan = {**facts, "selected_item_ids": ["A"], "planned_points": 20.0, "carried_over_ids": ["B"]}
+    built = SprintPlan.compose(plan, narrative)
+    assert built.planned_points == 20.0  # type: ignore[attr-defined]
+    assert "Planned points" in built.to_markdown()
+    both = {**plan, "selected_item_ids": ["A", "B"], "planned_points": 35.0, "carried_over_ids": []}
     with pytest.raises(ValidationError, match="capacity is 32"):
-        SprintPlan.compose(facts, {**narrative, "selected_item_ids": ["A", "B"]})
+        SprintPlan.compose(both, narrative)
     with pytest.raises(ValidationError, match="not candidates: Z"):
-        SprintPlan.compose(facts, {**narrative, "selected_item_ids": ["Z"]})
+        SprintPlan.compose({**plan, "selected_item_ids": ["Z", "A"]}, narrative)
+    with pytest.raises(ValidationError, match="selected twice"):
+        SprintPlan.compose(
+            {**plan, "selected_item_ids": ["A", "A"], "planned_points": 40.0}, narrative
+        )
+    with pytest.raises(ValidationError, match="planned_points is 5"):
+        SprintPlan.compose({**plan, "planned_points": 5.0}, narrative)
+    with pytest.raises(ValidationError, match="carried_over_ids"):
+        SprintPlan.compose({**plan, "carried_over_ids": []}, narrative)
+    with pytest.raises(ValidationError, match="selected_item_ids"):
+        SprintPlan.compose(plan, {**narrative, "selected_item_ids": ["B"]})
 
 
 def test_retry_addresses_exactly_the_listed_qa_issues() -> None:

@@ -21,8 +21,7 @@ def script(verdicts: list[str], readiness: str = "READY") -> dict[str, list[dict
                 {"item_id": "BL-1", "title": "Faster onboarding", "score": 12.0},
                 {"item_id": "BL-2", "title": "Fix export", "score": 30.0},
                 {"item_id": "BL-3", "title": "Dark mode", "score": 50.0},
-            ]},
-            "narrative": {"selected_item_ids": ["BL-9", "BL-2", "BL-1"]},  # BL-9 is not a candidate
+            ], "selected_item_ids": ["BL-9", "BL-2", "BL-1"]},  # BL-9 is not a candidate
         }],
         "validate": [
             {"narrative": {"verdict": v, "issues": [] if v == "PASS" else [{"id": f"I{i}"}]}}
@@ -133,7 +132,7 @@ async def test_next_iteration_measures_against_the_previous_ledger(make_engine: 
 
 
 async def test_nothing_selected_skips_build_and_still_writes_ledger(make_engine: Any) -> None:
-    plan = {"plan": [{"facts": {"candidates": []}, "narrative": {"selected_item_ids": []}}]}
+    plan = {"plan": [{"facts": {"candidates": [], "selected_item_ids": []}}]}
     fake = ScriptedExecutor(plan)
     engine = await make_engine(fake)
     done = await engine.start("improvement_loop", PERIOD)

@@ -131,7 +131,7 @@ def _item(ctx: FactsContext) -> dict[str, Any]:
     candidates = {c["item_id"]: c for c in _facts(plan).get("candidates", [])}
     wanted = ctx.inputs.get("item_id") or ctx.options.get("item_id")
     if not wanted and plan is not None:
-        selected = _narrative(plan).get("selected_item_ids") or []
+        selected = _facts(plan).get("selected_item_ids") or []
         ranked = _facts(plan).get("candidates") or []
         wanted = selected[0] if selected else (ranked[0]["item_id"] if ranked else None)
     if wanted and str(wanted) in candidates:
@@ -498,7 +498,7 @@ def sprint_record(ctx: FactsContext) -> FactBundle:
     if plan is not None:
         pf, pn = _facts(plan), _narrative(plan)
         candidates = {c["item_id"]: c for c in pf.get("candidates", [])}
-        selected = [i for i in pn.get("selected_item_ids") or [] if i in candidates]
+        selected = [i for i in pf.get("selected_item_ids") or [] if i in candidates]
         number, start, end = pf["sprint_number"], pf["start"], pf["end"]
         goal = str(pn.get("sprint_goal") or "")
     else:

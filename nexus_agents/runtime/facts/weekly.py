@@ -190,6 +190,7 @@ def sprint_plan(ctx: FactsContext) -> FactBundle:
     plan = sprint_plan_output(ctx)
     ranked = [*plan.selected, *plan.carried_over]
     ranked.sort(key=lambda s: (-s.score, s.item_id))
+    chosen = {s.item_id for s in plan.selected}
     facts = {
         "sprint_number": sprint_number(ctx),
         "start": ctx.period.start_date.isoformat(),
@@ -197,16 +198,18 @@ def sprint_plan(ctx: FactsContext) -> FactBundle:
         "velocity": plan.velocity,
         "capacity": plan.capacity,
         "candidates": [rice_fact(s) for s in ranked],
+        "selected_item_ids": [s.item_id for s in plan.selected],
+        "planned_points": plan.used_points,
+        "carried_over_ids": [s.item_id for s in ranked if s.item_id not in chosen],
     }
     context = {
-        "tool_selection": [s.item_id for s in plan.selected],
-        "tool_selection_points": plan.used_points,
+        "remaining_points": plan.remaining_points,
         "excluded_by_status": {s.item_id: s.status for s in plan.excluded},
         "selection_rule": "plan_sprint walks candidates in RICE order, taking each that fits",
     }
     guidance = [
-        "Select items from the candidates whose total effort stays within capacity; "
-        "tool_selection is the RICE-greedy choice: deviate only with a stated reason."
+        "The selection is computed by code (RICE order within capacity) and is final: "
+        "explain it; raise any concern about it in risks or deferred_notes, never reorder."
     ]
     return FactBundle(facts=facts, context=context, guidance=guidance)
 

@@ -33,10 +33,8 @@ def art(kind: str, facts: dict[str, Any], narrative: dict[str, Any], agent: str 
 
 def plan_state(make_ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     bundle, _ = _build("sprint_plan", make_ctx("2026-W48"))
-    selected = bundle.context["tool_selection"]
     narrative = {
         "sprint_goal": "Faster onboarding",
-        "selected_item_ids": selected,
         "rationale": "RICE order",
         "deferred_notes": [],
         "risks": [],
@@ -110,7 +108,7 @@ def test_feedback_insights_carry_the_measured_kpis(make_ctx) -> None:
 
 def test_change_proposal_takes_the_plan_top_item_on_a_first_attempt(demo, make_ctx) -> None:
     state = plan_state(make_ctx)
-    top = state["artifacts"]["plan"]["narrative"]["selected_item_ids"][0]
+    top = state["artifacts"]["plan"]["facts"]["selected_item_ids"][0]
     _bundle, facts = _build(
         "developer_change_proposal",
         make_ctx(DAY, state={**state, "inputs": {"acceptance_criteria": CRITERIA}}, attempt=1),
@@ -133,7 +131,7 @@ def test_change_proposal_item_id_input_wins(make_ctx) -> None:
 
 def test_retry_lists_only_the_issues_of_the_last_qa_fail(make_ctx) -> None:
     state = plan_state(make_ctx)
-    item = state["artifacts"]["plan"]["narrative"]["selected_item_ids"][0]
+    item = state["artifacts"]["plan"]["facts"]["selected_item_ids"][0]
     history = {
         "build": [
             {
@@ -256,7 +254,7 @@ def test_escalation_records_three_attempts_and_the_five_options(make_ctx) -> Non
 
 def test_sprint_record_counts_done_items_and_first_pass_rate(make_ctx) -> None:
     state = plan_state(make_ctx)
-    selected = state["artifacts"]["plan"]["narrative"]["selected_item_ids"]
+    selected = state["artifacts"]["plan"]["facts"]["selected_item_ids"]
     candidates = {c["item_id"]: c for c in state["artifacts"]["plan"]["facts"]["candidates"]}
     top = selected[0]
     deploy = art(
@@ -321,7 +319,7 @@ async def test_loop_ledger_numbers_iterations_from_the_store(make_ctx, tmp_path)
 
 def test_standard_handoff_header(make_ctx) -> None:
     state = plan_state(make_ctx)
-    top = state["artifacts"]["plan"]["narrative"]["selected_item_ids"][0]
+    top = state["artifacts"]["plan"]["facts"]["selected_item_ids"][0]
     state["artifacts"]["change"] = proposal(top, "t")
     _bundle, facts = _build(
         "standard_handoff",

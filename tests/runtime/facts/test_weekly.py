@@ -148,7 +148,9 @@ def test_sprint_plan_matches_the_rice_tool(demo, make_ctx) -> None:
     )
     assert facts.velocity == ws.config.product.velocity
     assert facts.capacity == pytest.approx(facts.velocity * 0.8) == plan.capacity
-    assert bundle.context["tool_selection"] == [s.item_id for s in plan.selected]
+    assert facts.selected_item_ids == [s.item_id for s in plan.selected] != []
+    assert facts.planned_points == plan.used_points <= facts.capacity
+    assert facts.carried_over_ids == [s.item_id for s in plan.carried_over]
     assert [c.item_id for c in facts.candidates][: len(plan.selected)] != []
     assert {c.item_id for c in facts.candidates} == {
         s.item_id for s in [*plan.selected, *plan.carried_over]
@@ -161,7 +163,6 @@ def test_sprint_plan_matches_the_rice_tool(demo, make_ctx) -> None:
         bundle.facts,
         {
             "sprint_goal": "g",
-            "selected_item_ids": bundle.context["tool_selection"],
             "rationale": "r",
             "deferred_notes": [],
             "risks": [],
