@@ -1,0 +1,126 @@
+"""``nexus demo``: the main job on a fresh machine.
+
+Creates the demo workspace if needed and runs one improvement-loop iteration end to end.
+Without a configured model endpoint it replays the demo's recorded model responses
+through the real model client, and says so first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nexus_agents.api import Nexus
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        directory: Path = typer.Option(
+            Path("nexus-demo"), "--dir", help="Demo workspace folder (created when missing)."
+        ),
+        seed: int = typer.Option(7, "--seed", help="Seed of the generated demo data."),
+        decision: str = typer.Option(
+            "approve",
+            "--decision",
+            help="How the demo answers the deploy approval gate (approve or reject).",
+        ),
+        live: bool = typer.Option(
+            False, "--live", help="Require a configured model endpoint (no replay)."
+        ),
+    ) -> None:
+        """Create the demo workspace if needed and run one improvement-loop iteration."""
+        import asyncio
+
+        from nexus_agents.cli.runs import _console
+
+        asyncio.run(_run_demo(_console(), directory, seed, decision, live))
+
+
+async def _run_demo(
+    console: Console, directory: Path, seed: int, decision: str, live: bool
+) -> None:
+    from nexus_agents.api import Nexus
+    from nexus_agents.cli.runs import _Progress
+    from nexus_agents.config import load_config
+    from nexus_agents.data.demo import generate_demo
+    from nexus_agents.exceptions import ConfigError
+
+    config = load_config(directory)
+    has_endpoint = bool(config.llm.base_url or config.llm.api_key)
+    if live and not has_endpoint:
+        raise ConfigError(
+            "--live needs a model endpoint: set NEXUS_LLM_BASE_URL and NEXUS_LLM_API_KEY "
+            "(or OPENAI_API_KEY)"
+        )
+    if has_endpoint:
+        console.print(
+            f"Live run against {config.llm.base_url or 'the OpenAI API'} ({config.llm.model})."
+        )
+    else:
+        console.print(
+            "No model endpoint configured (NEXUS_LLM_BASE_URL / NEXUS_LLM_API_KEY): replaying the "
+            "demo's recorded model responses. Data, tools, graph, checkpoints and artifacts are real."
+        )
+    if not (directory / "nexus.toml").is_file():
+        generate_demo(directory, seed=seed)
+        console.print(f"created the demo workspace in {directory}/ (seed {seed})")
+        config = load_config(directory)
+    if has_endpoint:
+        await _iterate(console, Nexus(config, listeners=[_Progress(console, False)]), decision)
+        return
+    import httpx
+
+    from nexus_agents.demo import DEMO_MODEL, REPLAY_BASE_URL, cassette_path
+    from nexus_agents.evals.cassette import load_cassette
+    from nexus_agents.evals.replay import Replayer
+    from nexus_agents.llm.factory import build_chat_model
+
+    replay_config = config.model_copy(
+        update={
+            "llm": config.llm.model_copy(
+                update={"base_url": REPLAY_BASE_URL, "model": DEMO_MODEL, "max_attempts": 1}
+            )
+        }
+    )
+    async with Replayer(
+        load_cassette(cassette_path()), mode="loose", base_url=REPLAY_BASE_URL
+    ) as replayer:
+        model = build_chat_model(replay_config, http_client=httpx.AsyncClient())
+        nx = Nexus(replay_config, model=model, listeners=[_Progress(console, False)])
+        await _iterate(console, nx, decision)
+        if replayer.unexpected:
+            console.print(
+                f"[yellow]{len(replayer.unexpected)} request(s) were not in the recording: the "
+                "prompts or data changed since it was made[/]"
+            )
+
+
+async def _iterate(console: Console, nx: Nexus, decision: str) -> None:
+    from nexus_agents.cli.runs import print_result
+
+    result = await nx.arun_loop_iteration()
+    while result.status == "waiting_approval" and result.pending is not None:
+        pending = result.pending
+        chosen = decision if decision in pending.options else pending.on_timeout
+        console.print(
+            f"[yellow]approval gate[/] {pending.approval_id}: {pending.question}\n"
+            f"  demo answers for {pending.decider}: [bold]{chosen}[/] "
+            f"(in real use: nexus approve {result.run_id} --decision ...)"
+        )
+        result = await nx.aresume(
+            result.run_id, chosen, "decided by nexus demo", decided_by="nexus demo"
+        )
+    print_result(console, result)
+    ws = nx.config.workspace
+    console.print(
+        f"artifacts: nexus runs show {result.run_id} -w {ws} --markdown   |   "
+        f"KPIs: nexus kpis -w {ws}"
+    )
+    if result.status == "failed":
+        raise typer.Exit(1)
