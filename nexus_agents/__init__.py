@@ -12,6 +12,20 @@ from typing import TYPE_CHECKING, Any
 from nexus_agents._version import __version__
 
 _EXPORTS: dict[str, str] = {
+    # entry point and runs
+    "Nexus": "nexus_agents.api",
+    "RunResult": "nexus_agents.runs.engine",
+    # agents, workspace data, periods
+    "AgentSpec": "nexus_agents.agents.spec",
+    "load_roster": "nexus_agents.agents.roster",
+    "Workspace": "nexus_agents.data.workspace",
+    "generate_demo": "nexus_agents.data.demo",
+    "compute_kpis": "nexus_agents.tools.kpis",
+    "Period": "nexus_agents.periods",
+    "parse_period": "nexus_agents.periods",
+    # test doubles
+    "ScriptedModel": "nexus_agents.llm.scripted",
+    "MockLLMServer": "nexus_agents.testing.mock_server",
     # configuration and errors
     "NexusConfig": "nexus_agents.config",
     "load_config": "nexus_agents.config",
@@ -37,6 +51,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AgentSpec",
     "Artifact",
     "BudgetExceededError",
     "ChatMessage",
@@ -46,16 +61,26 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Facts",
+    "MockLLMServer",
     "ModelError",
     "Narrative",
+    "Nexus",
     "NexusConfig",
     "NexusError",
+    "Period",
+    "RunResult",
+    "ScriptedModel",
     "SpecError",
     "StructuredOutputError",
     "Tool",
     "Usage",
+    "Workspace",
     "__version__",
+    "compute_kpis",
+    "generate_demo",
     "load_config",
+    "load_roster",
+    "parse_period",
     "tool",
 ]
 
@@ -74,8 +99,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from nexus_agents.agents.roster import load_roster
+    from nexus_agents.agents.spec import AgentSpec
+    from nexus_agents.api import Nexus
     from nexus_agents.artifacts.base import Artifact, Facts, Narrative
     from nexus_agents.config import NexusConfig, load_config
+    from nexus_agents.data.demo import generate_demo
+    from nexus_agents.data.workspace import Workspace
     from nexus_agents.exceptions import (
         BudgetExceededError,
         ConfigError,
@@ -86,4 +116,9 @@ if TYPE_CHECKING:  # pragma: no cover
         StructuredOutputError,
     )
     from nexus_agents.llm.interface import ChatMessage, ChatModel, ChatRequest, ChatResponse, Usage
+    from nexus_agents.llm.scripted import ScriptedModel
+    from nexus_agents.periods import Period, parse_period
+    from nexus_agents.runs.engine import RunResult
+    from nexus_agents.testing.mock_server import MockLLMServer
     from nexus_agents.tools.base import Tool, tool
+    from nexus_agents.tools.kpis import compute_kpis
