@@ -246,17 +246,8 @@ def _day(moment: datetime) -> date:
     return moment.date()
 
 
-def uptime(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
-    """Uptime % = ok checks / all checks in the window, overall and per service."""
-    if gone := ctx.missing("uptime_checks"):
-        return ctx.result(kpi, None, detail=gone)
-    rows = ctx.conn.execute(
-        "SELECT service, count(*), count(*) FILTER (WHERE ok) FROM uptime_checks "
-        "WHERE checked_at >= ? AND checked_at < ? GROUP BY service ORDER BY service",
-        list(ctx.window),
-    ).fetchall()
-    total = sum(int(r[1]) for r in rows)
-    ok = sum(int(r[2]) for r in rows)
+def _ratio_groups(rows: list[tuple[Any, ...]]) -> tuple[int, int, list[KPIGroup]]:
+    """Totals and per-group percentages from rows of (group, denominator, numerator)."""
     groups = [
         KPIGroup(
             group=r[0],
@@ -267,6 +258,19 @@ def uptime(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
         )
         for r in rows
     ]
+    return sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows), groups
+
+
+def uptime(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
+    """Uptime % = ok checks / all checks in the window, overall and per service."""
+    if gone := ctx.missing("uptime_checks"):
+        return ctx.result(kpi, None, detail=gone)
+    rows = ctx.conn.execute(
+        "SELECT service, count(*), count(*) FILTER (WHERE ok) FROM uptime_checks "
+        "WHERE checked_at >= ? AND checked_at < ? GROUP BY service ORDER BY service",
+        list(ctx.window),
+    ).fetchall()
+    total, ok, groups = _ratio_groups(rows)
     worst = min(groups, key=lambda g: g.value or 0.0, default=None)
     detail = "no checks in period" if total == 0 else f"{total - ok} failed checks"
     if worst is not None and len(groups) > 1:
@@ -355,18 +359,7 @@ def activation_rate(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
         "WHERE signup_at >= ? AND signup_at < ? GROUP BY 1 ORDER BY 1",
         list(ctx.window),
     ).fetchall()
-    signups = sum(int(r[1]) for r in rows)
-    activated = sum(int(r[2]) for r in rows)
-    groups = [
-        KPIGroup(
-            group=r[0],
-            value=percent(r[2], r[1]),
-            numerator=r[2],
-            denominator=r[1],
-            sample_size=int(r[1]),
-        )
-        for r in rows
-    ]
+    signups, activated, groups = _ratio_groups(rows)
     detail = "no sign-ups in period" if signups == 0 else f"{activated} of {signups} activated"
     return ctx.result(
         kpi,
