@@ -55,6 +55,9 @@ DEFAULT_GUARDRAILS: tuple[str, ...] = ("uptime", "support_first_response_sla", "
 """KPIs a release must not be shipped against while they miss target (step option
 ``guardrails`` overrides)."""
 
+ROLLBACK_PURPOSES: tuple[str, ...] = ("rollback", "rollback_assessment")
+"""Step options ``purpose`` of incident-response deploy decisions (no release gate)."""
+
 NOT_FLAGGABLE_SOURCES: tuple[str, ...] = ("engineering",)
 """Backlog sources whose items cannot sit behind a per-user feature flag: platform work
 (upgrades, CI, caching) changes what every user runs. Input ``flaggable`` overrides."""
@@ -254,9 +257,13 @@ def _proposal(ctx: FactsContext) -> dict[str, Any] | None:
 def qa_verdict(ctx: FactsContext) -> FactBundle:
     """What the Evidence Collector checks: the change proposal and its acceptance criteria."""
     proposal = _proposal(ctx)
+    fix = run_artifact(ctx, "incident_fix")
+    if fix is not None and (proposal is None or fix.get("mitigation_step") != "hotfix"):
+        return _incident_fix_check(ctx, fix)
     if proposal is None and not ctx.inputs.get("item_id"):
         raise ConfigError(
-            "qa_verdict needs a developer_change_proposal earlier in the run or inputs.item_id"
+            "qa_verdict needs a developer_change_proposal or an incident fix earlier in the "
+            "run, or inputs.item_id"
         )
     pf = _facts(proposal)
     item_id = str(pf.get("item_id") or ctx.inputs["item_id"])
@@ -282,6 +289,38 @@ def qa_verdict(ctx: FactsContext) -> FactBundle:
         }
         if pf.get("qa_issues"):
             context["issues_to_recheck"] = pf["qa_issues"]
+    guidance = [
+        "Default to FAIL: PASS only with passing evidence for every acceptance criterion.",
+    ]
+    return FactBundle(facts=facts, context=context, guidance=guidance)
+
+
+def _incident_fix_check(ctx: FactsContext, fix: dict[str, Any]) -> FactBundle:
+    """RESOLUTION: verify the mitigation an incident response applied (collect_fix)."""
+    from nexus_agents.runtime.facts.incidents import find_subject
+
+    subject = find_subject(ctx)
+    step = str(fix.get("mitigation_step") or "mitigation")
+    mitigation = fix.get("artifact") if isinstance(fix.get("artifact"), dict) else {}
+    facts = {
+        "task_id": subject.incident_id,
+        "task_description": f"{step} for {subject.incident_id} on {subject.service}",
+        "developer": str((mitigation.get("meta") or {}).get("agent") or step),
+        "qa_agent": "Evidence Collector",
+        "attempt": ctx.attempt or 1,
+        "max_attempts": ctx.max_attempts or MAX_ATTEMPTS,
+        "timestamp": ctx.as_of.isoformat(timespec="seconds"),
+        "acceptance_criteria": [
+            f"{subject.service} passes its health checks again",
+            f"error rate and latency of {subject.service} are back to normal",
+            f"no new alert on {subject.service} since the {step}",
+        ],
+    }
+    context = {
+        "severity": fix.get("severity"),
+        "cause": fix.get("cause"),
+        "mitigation": {k: mitigation.get(k) for k in ("kind", "facts", "narrative")},
+    }
     guidance = [
         "Default to FAIL: PASS only with passing evidence for every acceptance criterion.",
     ]
@@ -373,18 +412,29 @@ def deploy_decision(ctx: FactsContext) -> FactBundle:
 
     ready = run_artifact(ctx, "release_readiness", "readiness_step")
     item_id = str(_facts(ready).get("item_id") or ctx.inputs.get("item_id") or "")
+    readiness = "READY" if _narrative(ready).get("verdict") == "READY" else "NEEDS_WORK"
+    rollback = ctx.options.get("purpose") in ROLLBACK_PURPOSES
+    if not item_id and rollback:
+        # Incident response: a rollback returns to a version that already ran in
+        # production, so no release gate applies; the item is the incident.
+        triage = run_artifact(ctx, "incident_triage")
+        item_id = str(_facts(triage).get("incident_id") or "incident")
+        readiness = "READY"
     if not item_id:
         raise ConfigError(
             "deploy_decision needs a release_readiness earlier in the run or inputs.item_id"
         )
-    readiness = "READY" if _narrative(ready).get("verdict") == "READY" else "NEEDS_WORK"
     end = ctx.as_of
     start = end - timedelta(days=CFR_WINDOW_DAYS)
     recent = deployments_between(ctx, start, end)
     today = deployments_between(ctx, end.replace(hour=0, minute=0, second=0, microsecond=0), end)
     failed = sum(1 for d in recent if d.status != "success")
     rate = pct(failed, len(recent))
-    flaggable, why = _flaggable(ctx, item_id)
+    flaggable, why = (
+        (False, "a rollback is not behind a flag")
+        if rollback and not ready
+        else _flaggable(ctx, item_id)
+    )
     experiment = ctx.inputs.get("experiment_planned", ctx.options.get("experiment_planned"))
     facts = {
         "item_id": item_id,
