@@ -49,6 +49,16 @@ class CaseInputs(_Model):
     workspace: str = Field(description="fixture folder under evals/fixtures/")
     alert: dict[str, Any] | None = Field(default=None, description="alert payload, if any")
     period: str | None = Field(default=None, description="period label, e.g. 2025-W14")
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="further inputs of a graph run, e.g. item_id"
+    )
+    approvals: dict[str, str] = Field(
+        default_factory=dict,
+        description="decision to give per approval id when the run waits, e.g. deploy_approval: approve",
+    )
+    unattended: bool = Field(
+        default=False, description="take each approval's timeout default instead of waiting"
+    )
 
     @field_validator("workspace")
     @classmethod
