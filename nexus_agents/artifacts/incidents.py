@@ -86,6 +86,9 @@ class IncidentTriageFacts(Facts):
     error_rate_pct: float | None = None
     latency_ratio: float | None = Field(default=None, description="current / normal latency")
     users_affected: int | None = Field(default=None, ge=0)
+    notify_by_rule: list[str] = Field(
+        default_factory=list, description="who the alert's flags require (breach, revenue)"
+    )
 
 
 class IncidentTriageNarrative(Narrative):
@@ -128,7 +131,7 @@ class IncidentTriage(Artifact):
 
     @property
     def notify(self) -> list[str]:
-        people = [DECISION_AUTHORITY[self.severity]]
+        people = [DECISION_AUTHORITY[self.severity], *self.facts.notify_by_rule]
         if self.narrative.suspected_breach_or_data_loss:
             people.append("Legal Compliance Checker")
         if self.narrative.revenue_impact:

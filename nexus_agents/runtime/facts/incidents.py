@@ -303,12 +303,12 @@ def build_incident_triage(ctx: FactsContext) -> FactBundle:
         "error_rate_pct": floor.error_rate_pct,
         "latency_ratio": floor.latency_ratio,
         "users_affected": alert.users_affected if alert else None,
+        "notify_by_rule": list(floor.notify),
     }
     sla = _sla(ctx, subject, floor.floor)
     context = {
         **_common_context(ctx, subject, sla),
         "floor_policy": floor.policy.model_dump(),
-        "notify_by_rule": floor.notify,
     }
     guidance = [
         f"The rules set the floor at {floor.floor}; you may propose a more severe level, "

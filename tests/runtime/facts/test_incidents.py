@@ -143,3 +143,16 @@ def test_missing_incident_file_with_an_alert_still_works(
     assert facts.resolved_at is None and facts.minutes_to_resolve is None  # type: ignore[attr-defined]
     with pytest.raises(SpecError, match="no incident"):
         build(ws, "incident", SLOT)
+
+
+def test_revenue_alert_notifies_finance_whatever_the_model_says(demo_ws: Workspace) -> None:
+    from nexus_agents.artifacts.incidents import IncidentTriage
+    from nexus_agents.testing.playbook_author import PlaybookAuthor
+
+    alert = _alert(error_rate=0.7, revenue_impact=True)
+    bundle, facts = build(demo_ws, "incident_triage", SLOT, state={"inputs": {"alert": alert}})
+    narrative = PlaybookAuthor().narrative("IncidentTriageNarrative", {}, bundle.facts)
+    assert narrative["revenue_impact"] is False  # the model overlooked it
+    triage = IncidentTriage.compose(bundle.facts, narrative)
+    assert "Finance Tracker" in triage.notify  # type: ignore[attr-defined]
+    assert "Studio Producer" in triage.notify  # type: ignore[attr-defined]
