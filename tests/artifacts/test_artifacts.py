@@ -282,6 +282,7 @@ def _triage(
 ) -> IncidentTriage:
     facts, narrative = sample_parts(IncidentTriage)
     facts["severity_floor"] = floor
+    facts["notify_by_rule"] = []
     narrative.update(
         proposed_severity=proposed, suspected_breach_or_data_loss=breach, revenue_impact=revenue
     )

@@ -150,7 +150,7 @@ def test_revenue_alert_notifies_finance_whatever_the_model_says(demo_ws: Workspa
     from nexus_agents.testing.playbook_author import PlaybookAuthor
 
     alert = _alert(error_rate=0.7, revenue_impact=True)
-    bundle, facts = build(demo_ws, "incident_triage", SLOT, state={"inputs": {"alert": alert}})
+    bundle, _ = build(demo_ws, "incident_triage", SLOT, state={"inputs": {"alert": alert}})
     narrative = PlaybookAuthor().narrative("IncidentTriageNarrative", {}, bundle.facts)
     assert narrative["revenue_impact"] is False  # the model overlooked it
     triage = IncidentTriage.compose(bundle.facts, narrative)
