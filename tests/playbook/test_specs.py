@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playbook_fakes import roster_slugs
 from typer.testing import CliRunner
 
@@ -90,3 +91,20 @@ def test_workspace_graph_shadows_a_shipped_one(tmp_path: Path) -> None:
     )
     listed = CliRunner().invoke(app, ["graph", "list", "-w", str(tmp_path)])
     assert "Our own review" in listed.output
+
+
+def test_langgraph_entry_uses_the_workspace_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nexus_agents.data.init import init_workspace
+    from nexus_agents.runtime.executor import AgentExecutor
+
+    init_workspace(tmp_path / "ws")
+    monkeypatch.setenv("NEXUS_WORKSPACE", str(tmp_path / "ws"))
+    graph = langgraph_entry.improvement_loop()
+    assert {"measure", "plan", "deploy_approval"} <= set(graph.get_graph().nodes)
+    from nexus_agents.runtime.executor import default_executor
+
+    made = default_executor()
+    assert isinstance(made, AgentExecutor)
+    assert made.workspace.path == tmp_path / "ws"
