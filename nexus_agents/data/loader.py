@@ -28,6 +28,7 @@ _INT_RE = re.compile(r"[+-]?\d+")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH_RE = re.compile(r"\d{4}-\d{2}")
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?")
+_FIELD_LIMIT = 2**31 - 1
 _BOOLS = {"1": True, "0": False, "true": True, "false": False}
 
 _TYPE_MESSAGES = {
@@ -281,6 +282,17 @@ def _csv_reader_error(shown: str, message: str) -> DataError:
 
 def _locate(path: Path, record: int) -> tuple[int, list[str]]:
     """Physical line (1-based, header = 1) where data record ``record`` (1-based) starts."""
+    # DuckDB reads fields of any size; csv's default limit (128 KiB) must not turn the
+    # DataError about such a field into a csv.Error
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, _FIELD_LIMIT))
+    try:
+        return _scan_records(path, record)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _scan_records(path: Path, record: int) -> tuple[int, list[str]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         start = 1
