@@ -229,9 +229,8 @@ class OpenAIChatModel:
             except openai.APITimeoutError as exc:
                 raise TransientError(f"timed out after {self._timeout_s:g} s") from exc
             except openai.APIConnectionError as exc:
-                raise TransientError(
-                    f"could not connect to {_safe_url(self._base_url) or 'the OpenAI API'}"
-                ) from exc
+                where = _safe_url(self._base_url) or "the OpenAI API"
+                raise TransientError(f"connection to {where} failed ({_cause_name(exc)})") from exc
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 detail = self._redact(_detail(exc))
@@ -403,3 +402,13 @@ def _safe_url(url: str | None) -> str | None:
 
 def _ms_since(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
+
+
+def _cause_name(exc: BaseException) -> str:
+    """A short, secret-free name for what broke a connection (refused, reset, DNS ...)."""
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and (cause.__cause__ or cause.__context__) is not None:
+        if isinstance(cause, ConnectionError | OSError):
+            break
+        cause = cause.__cause__ or cause.__context__
+    return type(cause).__name__ if cause is not None else "no response"

@@ -36,7 +36,7 @@ CAUSES: dict[str, str] = {
     "rate_limit": r"HTTP 429",
     "server_error": r"HTTP 500",
     "slow": r"timed out after 0\.5 s",
-    "reset": r"could not connect|connection",
+    "reset": r"connection to http://127.0.0.1:\d+/v1 failed \((RemoteProtocolError|ReadError|ConnectError)\)",
     "invalid_json": r"not valid JSON",
     "schema_invalid": r"did not match the schema",
     "refusal": r"model refused",
