@@ -264,40 +264,7 @@ class _Compiler:
     # -------------------------------------------------------------------- wrapper
 
     def _wrap(self, node: str, kind: str, agent: str | None, body: NodeBody) -> Callable[..., Awaitable[Any]]:
-        async def node_fn(state: dict[str, Any], config: RunnableConfig, runtime: Runtime[RunContext]) -> Any:
-            ctx = runtime.context
-            if ctx is None:
-                raise StepFailedError(node, "the graph was invoked without a RunContext (context=...)")
-            store = ctx.store
-            started = time.perf_counter()
-            if store is not None and kind not in ("join", "parallel"):
-                await store.add_event(ctx.run_id, node, "started", agent=agent)
-            try:
-                out = await body(state, config, ctx)
-            except GraphBubbleUp:
-                raise
-            except StepFailedError as exc:
-                if store is not None:
-                    await store.add_event(ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)})
-                raise
-            except Exception as exc:
-                if store is not None:
-                    await store.add_event(ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)})
-                raise StepFailedError(node, exc) from exc
-            duration = (time.perf_counter() - started) * 1000
-            if store is not None and kind not in ("join", "parallel"):
-                await store.add_event(ctx.run_id, node, "finished", agent=agent, duration_ms=duration)
-            event = {"step": node, "kind": kind, "event": "finished", "agent": agent, "duration_ms": duration}
-            if isinstance(out, Command):
-                update = dict(out.update or {})  # type: ignore[call-overload]
-                update["events"] = [*update.get("events", []), event]
-                return Command(update=update, goto=out.goto)
-            update = dict(out or {})
-            update["events"] = [*update.get("events", []), event]
-            return update
-
-        node_fn.__name__ = f"node_{node.replace('.', '_')}"
-        return node_fn
+        return _Node(node, kind, agent, body)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -425,6 +392,60 @@ def _action(step: ActionStep, approving: set[str]) -> NodeBody:
         return {"values": {step.id: status}}
 
     return run
+
+
+class _Node:
+    """One compiled node: runs ``body`` and records started / finished / failed events.
+
+    A callable object rather than a closure: LangGraph looks for sub-graphs in the
+    variables a node *function* reaches (a bytecode walk per node and per compile), which
+    costs milliseconds per node on every run and finds nothing here (nested graphs are
+    invoked inside ``body``).
+    """
+
+    __slots__ = ("__name__", "agent", "body", "kind", "node")
+
+    def __init__(self, node: str, kind: str, agent: str | None, body: NodeBody) -> None:
+        self.node = node
+        self.kind = kind
+        self.agent = agent
+        self.body = body
+        self.__name__ = f"node_{node.replace('.', '_')}"
+
+    async def __call__(
+        self, state: dict[str, Any], config: RunnableConfig, runtime: Runtime[RunContext]
+    ) -> Any:
+        node, kind, agent = self.node, self.kind, self.agent
+        ctx = runtime.context
+        if ctx is None:
+            raise StepFailedError(node, "the graph was invoked without a RunContext (context=...)")
+        store = ctx.store
+        started = time.perf_counter()
+        if store is not None and kind not in ("join", "parallel"):
+            await store.add_event(ctx.run_id, node, "started", agent=agent)
+        try:
+            out = await self.body(state, config, ctx)
+        except GraphBubbleUp:
+            raise
+        except StepFailedError as exc:
+            if store is not None:
+                await store.add_event(ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)})
+            raise
+        except Exception as exc:
+            if store is not None:
+                await store.add_event(ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)})
+            raise StepFailedError(node, exc) from exc
+        duration = (time.perf_counter() - started) * 1000
+        if store is not None and kind not in ("join", "parallel"):
+            await store.add_event(ctx.run_id, node, "finished", agent=agent, duration_ms=duration)
+        event = {"step": node, "kind": kind, "event": "finished", "agent": agent, "duration_ms": duration}
+        if isinstance(out, Command):
+            update = dict(out.update or {})  # type: ignore[call-overload]
+            update["events"] = [*update.get("events", []), event]
+            return Command(update=update, goto=out.goto)
+        update = dict(out or {})
+        update["events"] = [*update.get("events", []), event]
+        return update
 
 
 def _run_nested(graph: CompiledStateGraph[Any, Any, Any, Any], prefix: str | None) -> NodeBody:

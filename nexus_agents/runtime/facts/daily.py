@@ -59,7 +59,11 @@ def last_day(period: Period, as_of: datetime) -> str:
 def kpi_report(ctx: FactsContext, period: Period | None = None) -> KPIReport:
     """Every KPI of ``period`` (default the context's) as of the context's moment."""
     target = period or ctx.period
-    return compute_kpis(ctx.workspace, target, window_end(target, ctx.as_of))
+    end = window_end(target, ctx.as_of)
+    # several steps of one run report on the same period: compute it once per data version
+    return ctx.workspace.memoized(
+        ("kpi_report", target.label, end), lambda: compute_kpis(ctx.workspace, target, end)
+    )
 
 
 def _change(previous: float | None, value: float | None) -> float | None:

@@ -44,13 +44,20 @@ def iso_week(period: Period) -> str:
 # --- feedback helpers (shared with the bi-weekly and delivery builders) ---------------
 
 
-def feedback_in(ctx: FactsContext, period: Period) -> list[FeedbackRow]:
-    from nexus_agents.data.rows import feedback_rows
+def table_rows(ctx: FactsContext, table: str) -> tuple[Any, ...]:
+    """Every row of ``table`` (frozen row models), read once per version of its data."""
+    from nexus_agents.data.rows import read_rows
 
+    return ctx.workspace.memoized(
+        ("rows", table), lambda: tuple(read_rows(ctx.workspace, table))
+    )
+
+
+def feedback_in(ctx: FactsContext, period: Period) -> list[FeedbackRow]:
     if not ctx.workspace.has("feedback"):
         return []
     end = window_end(period, ctx.as_of)
-    return [r for r in feedback_rows(ctx.workspace) if period.start <= r.created_at < end]
+    return [r for r in table_rows(ctx, "feedback") if period.start <= r.created_at < end]
 
 
 def feedback_themes_for(ctx: FactsContext, period: Period) -> tuple[list[FeedbackRow], Any]:
@@ -70,12 +77,10 @@ def feedback_themes_for(ctx: FactsContext, period: Period) -> tuple[list[Feedbac
 
 
 def nps_in(ctx: FactsContext, period: Period) -> list[NpsRow]:
-    from nexus_agents.data.rows import nps_rows
-
     if not ctx.workspace.has("nps"):
         return []
     end = window_end(period, ctx.as_of)
-    return [r for r in nps_rows(ctx.workspace) if period.start <= r.responded_at < end]
+    return [r for r in table_rows(ctx, "nps") if period.start <= r.responded_at < end]
 
 
 def nps_counts(rows: list[NpsRow]) -> dict[str, int]:
@@ -307,44 +312,78 @@ def week_changes(current: Any, previous: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _records(
+    ctx: FactsContext,
+    table: str,
+    model: type[Any],
+    where: str | None = None,
+    params: list[Any] | None = None,
+) -> list[Any]:
+    """The rows of ``table`` (file order, optional SQL filter) as ``model`` records.
+
+    One query for the record's columns and one validation pass over the whole list: the
+    cost of reading the activity log is per row, so it is kept to a single pass.
+    """
+    from pydantic import TypeAdapter
+
+    from nexus_agents.data.loader import q
+
+    names = list(model.model_fields)
+    sql = f"SELECT {', '.join(q(n) for n in names)} FROM {q(table)}"
+    if where:
+        sql += f" WHERE {where}"
+    conn = ctx.workspace.connect([table])
+    try:
+        found = conn.execute(sql, params or []).fetchall()
+    finally:
+        conn.close()
+    rows = [dict(zip(names, rec, strict=True)) for rec in found]
+    return TypeAdapter(list[model]).validate_python(rows)  # type: ignore[valid-type]
+
+
 def _user_records(ctx: FactsContext, since: datetime | None = None) -> list[Any]:
-    from nexus_agents.data.rows import read_rows
     from nexus_agents.tools.rows_types import UserRecord
 
     if not ctx.workspace.has("users"):
         return []
     where, params = ("signup_at >= ?", [since]) if since is not None else (None, None)
-    return [
-        UserRecord.model_validate(r.model_dump())
-        for r in read_rows(ctx.workspace, "users", where=where, params=params)
-    ]
+    return _records(ctx, "users", UserRecord, where, params)
 
 
 def cohort_retention(ctx: FactsContext, week: Period) -> Any:
     """The ``retention_cohorts`` output for the weekly cohorts up to ``week``."""
-    from nexus_agents.data.rows import read_rows
+    weeks = int(ctx.options.get("cohort_weeks") or COHORT_WEEKS)
+    return ctx.workspace.memoized(
+        ("cohort_retention", week.label, weeks, ctx.as_of),
+        lambda: _cohort_retention(ctx, week, weeks),
+    )
+
+
+def _cohort_retention(ctx: FactsContext, week: Period, weeks: int) -> Any:
     from nexus_agents.tools.retention import RetentionInput, retention_cohorts
     from nexus_agents.tools.rows_types import ActivityRecord
 
-    weeks = int(ctx.options.get("cohort_weeks") or COHORT_WEEKS)
     first = week.start - timedelta(weeks=weeks - 1)
     end = window_end(week, ctx.as_of)
     users = [u for u in _user_records(ctx, first) if u.signup_at < end]
     activity = []
     if users and ctx.workspace.has("activity"):
-        activity = [
-            ActivityRecord.model_validate(r.model_dump())
-            for r in read_rows(ctx.workspace, "activity", where="active_on >= ?", params=[first])
-        ]
+        activity = _records(ctx, "activity", ActivityRecord, "active_on >= ?", [first])
     return retention_cohorts(RetentionInput(users=users, activity=activity, as_of=ctx.as_of))
 
 
 def week_funnel(ctx: FactsContext, week: Period) -> Any:
     """The ``funnel_report`` output for the users who signed up in ``week``."""
+    end = window_end(week, ctx.as_of)
+    return ctx.workspace.memoized(
+        ("week_funnel", week.label, end), lambda: _week_funnel(ctx, week, end)
+    )
+
+
+def _week_funnel(ctx: FactsContext, week: Period, end: datetime) -> Any:
     from nexus_agents.data.rows import marketing_spend_rows, subscription_rows
     from nexus_agents.tools.funnel import FunnelInput, SpendRow, first_paid_months, funnel_report
 
-    end = window_end(week, ctx.as_of)
     users = [u for u in _user_records(ctx, week.start) if u.signup_at < end]
     paying = (
         first_paid_months(

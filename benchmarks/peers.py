@@ -1,0 +1,293 @@
+"""The same 5-agent sequential workflow in nexus and in CrewAI, against the same mock server.
+
+Workflow: measure (analytics_reporter) -> analyze (feedback_synthesizer) -> plan
+(sprint_prioritizer) -> validate (reality_checker) -> deploy (devops_automator), one model
+call each. nexus runs it from a small graph spec this benchmark writes into the temp
+workspace's ``graphs/`` folder. CrewAI runs five ``Agent``s / ``Task``s in a sequential
+``Crew`` whose prompts are the ones nexus sent (system prompt as the agent's backstory, the
+facts + task message as the task description), captured from the mock server, so both
+see the same prompts and data; CrewAI adds its own scaffolding around them.
+
+Each framework runs in a fresh subprocess per run (``--runs``, median): wall time of the
+workflow, wall time of the whole process (imports included), and peak memory
+(``ru_maxrss``). Prompt tokens come from the mock server's stats. Mock latency 0 ms and
+200 ms. Goal: nexus faster and leaner at 0 ms, no slower at 200 ms, fewer prompt tokens.
+
+CrewAI is optional (``pip install -e '.[bench]'``). It is looked for in this interpreter,
+then in the interpreter named by ``NEXUS_BENCH_CREWAI_PYTHON`` (a separate venv is the safe
+choice: crewai pins openai 2.x, this project needs openai 3.x). If neither can import it,
+the CrewAI rows are skipped with the reason. CrewAI runs offline (telemetry and tracing off).
+
+    python benchmarks/peers.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import (  # noqa: E402
+    API_KEY,
+    MAX_LIFETIME_S,
+    MAX_REQUESTS,
+    demo_workspace,
+    env_for,
+    median,
+    print_table,
+    write_result,
+)
+
+GRAPH = "peers_five_step"
+ITEM_ID = "BL-001"  # a backlog item of the demo workspace
+STEPS = [
+    ("measure", "analytics_reporter", "weekly_analytics_report", []),
+    ("analyze", "feedback_synthesizer", "feedback_insights", ["measure"]),
+    ("plan", "sprint_prioritizer", "sprint_plan", ["analyze"]),
+    ("validate", "reality_checker", "release_readiness", ["plan"]),
+    ("deploy", "devops_automator", "deploy_decision", ["validate"]),
+]
+OFFLINE_ENV = {
+    "CREWAI_DISABLE_TELEMETRY": "true",
+    "CREWAI_TRACING_ENABLED": "false",
+    "OTEL_SDK_DISABLED": "true",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+}
+
+
+def graph_yaml() -> str:
+    lines = [
+        f"name: {GRAPH}",
+        "title: Five agents in sequence (benchmark)",
+        "description: measure -> analyze -> plan -> validate -> deploy, one call each.",
+        "inputs:",
+        "  period: {required: true}",
+        "  item_id: {description: the backlog item the plan / validate / deploy steps are about}",
+        "steps:",
+    ]
+    for step, agent, output, inputs in STEPS:
+        lines += [f"  - id: {step}", f"    agent: {agent}", f"    output: {output}"]
+        if inputs:
+            lines.append(f"    inputs: [{', '.join(inputs)}]")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ workers
+
+
+def _worker_nexus(base_url: str, workspace: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    import asyncio
+
+    from nexus_agents.api import Nexus
+
+    nx = Nexus.from_workspace(workspace, env=env_for(base_url))
+    period = nx.default_period("improvement_loop").label
+    run_started = time.perf_counter()
+    result = asyncio.run(nx.arun(GRAPH, {"item_id": ITEM_ID}, period=period))
+    run_s = time.perf_counter() - run_started
+    ok = result.status == "succeeded"
+    return {"ok": ok, "error": result.error, "run_s": run_s,
+            "process_s": time.perf_counter() - started}
+
+
+def _worker_crewai(base_url: str, prompts_file: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    os.environ.update(OFFLINE_ENV)
+    from crewai import LLM, Agent, Crew, Process, Task
+
+    prompts = json.loads(Path(prompts_file).read_text(encoding="utf-8"))
+    llm = LLM(model="openai/mock-model", base_url=base_url, api_key=API_KEY)
+    agents, tasks = [], []
+    for step in prompts:
+        agent = Agent(
+            role=step["agent"].replace("_", " ").title(),
+            goal=f"Write the {step['output'].replace('_', ' ')}.",
+            backstory=step["system"],
+            llm=llm,
+            verbose=False,
+            allow_delegation=False,
+        )
+        agents.append(agent)
+        tasks.append(
+            Task(
+                description=step["user"].replace("{", "{{").replace("}", "}}"),
+                expected_output=f"The {step['output'].replace('_', ' ')} as JSON.",
+                agent=agent,
+            )
+        )
+    crew = Crew(agents=agents, tasks=tasks, process=Process.sequential, verbose=False)
+    run_started = time.perf_counter()
+    crew.kickoff()
+    run_s = time.perf_counter() - run_started
+    return {"ok": True, "error": None, "run_s": run_s, "process_s": time.perf_counter() - started}
+
+
+def worker_main(kind: str, base_url: str, arg: str) -> None:
+    try:
+        out = _worker_nexus(base_url, arg) if kind == "nexus" else _worker_crewai(base_url, arg)
+    except Exception as exc:  # reported, not raised: the parent prints it
+        out = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:400]}
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(out))
+
+
+# ------------------------------------------------------------------------------ parent
+
+
+def _crewai_python() -> tuple[str | None, str]:
+    candidates = [sys.executable]
+    extra = os.environ.get("NEXUS_BENCH_CREWAI_PYTHON")
+    if extra:
+        candidates.append(extra)
+    for python in candidates:
+        done = subprocess.run(
+            [python, "-c", "import crewai; print(crewai.__version__)"],
+            capture_output=True, text=True, check=False, env={**os.environ, **OFFLINE_ENV},
+        )
+        if done.returncode == 0:
+            return python, done.stdout.strip()
+    return None, (
+        "crewai is not importable here nor in NEXUS_BENCH_CREWAI_PYTHON "
+        "(install it into a separate venv and set that variable)"
+    )
+
+
+def _spawn(python: str, kind: str, base_url: str, arg: str) -> dict[str, Any]:
+    env = {**os.environ, **OFFLINE_ENV}
+    if python != sys.executable:
+        # the CrewAI venv lacks nexus_agents: the worker needs only this file and _common
+        env["PYTHONPATH"] = str(HERE.parent)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [python, str(Path(__file__).resolve()), "--worker", kind, base_url, arg],
+        capture_output=True, text=True, check=False, env=env, timeout=600,
+    )
+    wall = time.perf_counter() - started
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT "):])
+            result["spawn_s"] = wall
+            return result
+    return {"ok": False, "error": (done.stderr or done.stdout)[-400:]}
+
+
+def _capture_prompts(requests: list[Any]) -> list[dict[str, Any]]:
+    prompts = []
+    for (step, agent, output, _), rec in zip(STEPS, requests, strict=True):
+        if rec.headers.get("x-nexus-agent") != agent:
+            raise SystemExit(f"captured request of {rec.headers.get('x-nexus-agent')} for {step}")
+        messages = rec.body["messages"]
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        user = "\n\n".join(m["content"] for m in messages if m["role"] == "user")
+        prompts.append({"step": step, "agent": agent, "output": output,
+                        "system": system, "user": user})
+    return prompts
+
+
+def measure(runs: int, latencies_ms: list[float]) -> dict[str, Any]:
+    from nexus_agents.testing import MockLLMServer
+    from nexus_agents.testing.playbook_author import PlaybookAuthor
+
+    crewai_python, crewai_note = _crewai_python()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = demo_workspace(Path(tmp))
+        (ws / "graphs").mkdir(exist_ok=True)
+        (ws / "graphs" / f"{GRAPH}.yaml").write_text(graph_yaml(), encoding="utf-8")
+        prompts_file = Path(tmp) / "prompts.json"
+        for latency in latencies_ms:
+            frameworks = [("nexus", sys.executable, str(ws))]
+            if crewai_python is not None:
+                frameworks.append(("crewai", crewai_python, str(prompts_file)))
+            for name, python, arg in frameworks:
+                samples: list[dict[str, Any]] = []
+                with MockLLMServer(
+                    latency_s=latency / 1000,
+                    responder=PlaybookAuthor(),
+                    max_requests=MAX_REQUESTS,
+                    max_lifetime_s=MAX_LIFETIME_S,
+                ) as server:
+                    for _ in range(runs):
+                        before = server.stats
+                        got = _spawn(python, name, server.base_url, arg)
+                        after = server.stats
+                        got["calls"] = after.requests - before.requests
+                        got["prompt_tokens"] = after.prompt_tokens - before.prompt_tokens
+                        if name == "nexus" and not prompts_file.exists() and got.get("ok"):
+                            prompts_file.write_text(json.dumps(
+                                _capture_prompts(server.requests[before.requests:])))
+                        samples.append(got)
+                good = [s for s in samples if s.get("ok")]
+                rows.append({
+                    "framework": name,
+                    "latency_ms": latency,
+                    "runs_ok": f"{len(good)}/{len(samples)}",
+                    "run_s": median([s["run_s"] for s in good]),
+                    "process_s": median([s["process_s"] for s in good]),
+                    "maxrss_mb": median([s["maxrss_mb"] for s in good]),
+                    "calls": median([float(s["calls"]) for s in good]),
+                    "prompt_tokens": median([float(s["prompt_tokens"]) for s in good]),
+                    "errors": sorted({str(s.get("error")) for s in samples if not s.get("ok")}),
+                })
+    comparison: dict[str, Any] = {}
+    for latency in latencies_ms:
+        pair = {r["framework"]: r for r in rows if r["latency_ms"] == latency}
+        if "nexus" in pair and "crewai" in pair:
+            n, c = pair["nexus"], pair["crewai"]
+            comparison[f"{latency:g}ms"] = {
+                "run_time_nexus_over_crewai": n["run_s"] / c["run_s"],
+                "memory_nexus_over_crewai": n["maxrss_mb"] / c["maxrss_mb"],
+                "prompt_tokens_nexus_over_crewai": n["prompt_tokens"] / c["prompt_tokens"],
+            }
+    return {
+        "runs": runs,
+        "crewai": crewai_note if crewai_python is None else f"{crewai_note} ({crewai_python})",
+        "crewai_skipped": crewai_python is None,
+        "goal": "nexus faster and leaner at 0 ms, no slower at 200 ms, fewer prompt tokens",
+        "results": rows,
+        "comparison": comparison,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        worker_main(argv[1], argv[2], argv[3])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 200.0])
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    report = measure(max(1, args.runs), args.latency_ms)
+    print(f"5 sequential agents, median of {args.runs} fresh processes per framework")
+    print_table(
+        ["framework", "latency ms", "ok", "workflow s", "process s", "peak RSS MB", "calls",
+         "prompt tokens"],
+        [[r["framework"], r["latency_ms"], r["runs_ok"], r["run_s"], r["process_s"],
+          r["maxrss_mb"], r["calls"], r["prompt_tokens"]] for r in report["results"]],
+    )
+    for r in report["results"]:
+        for error in r["errors"]:
+            print(f"  {r['framework']} @ {r['latency_ms']:g} ms: {error}")
+    if report["crewai_skipped"]:
+        print(f"CrewAI skipped: {report['crewai']}")
+    for latency, ratios in report["comparison"].items():
+        print(f"{latency}: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
+    print(f"wrote {write_result('peers', report, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
