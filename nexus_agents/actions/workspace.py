@@ -23,6 +23,19 @@ BACKLOG_COLUMNS = ("id", "title", "description", "owner", "deadline", "source", 
 _ITEM_LISTS = ("items", "backlog_items", "prevention_actions", "actions")
 
 
+def _line_ending(path: Path) -> str:
+    """The line ending the file already uses (appended rows must match it)."""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    return "\r\n" if b"\r\n" in head else "\n"
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
+
+
 def backlog_items(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Find the list of items to add in an action payload (or the artifact it carries)."""
     candidates: list[dict[str, Any]] = [payload]
@@ -117,6 +130,7 @@ class WorkspaceIntegration:
         header: list[str] = list(BACKLOG_COLUMNS)
         existing_ids: set[str] = set()
         if path.is_file() and path.stat().st_size > 0:
+            line_end = _line_ending(path)
             with path.open(newline="", encoding="utf-8") as fh:
                 reader = csv.DictReader(fh)
                 header = list(reader.fieldnames or BACKLOG_COLUMNS)
@@ -125,14 +139,16 @@ class WorkspaceIntegration:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_header = True
-        numbers = [int(m.group(1)) for i in existing_ids if (m := re.fullmatch(r"BL-(\d+)", i))]
-        next_number = max(numbers, default=0) + 1
+            line_end = "\n"
+        digits = [m.group(1) for i in existing_ids if (m := re.fullmatch(r"BL-(\d+)", i))]
+        next_number = max((int(d) for d in digits), default=0) + 1
+        width = max((len(d) for d in digits), default=4)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         rows: list[dict[str, str]] = []
         for item in items:
             item_id = str(item.get("id") or "")
             if not item_id:
-                item_id = f"BL-{next_number:04d}"
+                item_id = f"BL-{next_number:0{width}d}"
                 next_number += 1
             if item_id in existing_ids:
                 continue
@@ -145,12 +161,15 @@ class WorkspaceIntegration:
                 "owner": str(item.get("owner") or ""),
                 "deadline": str(item.get("deadline") or ""),
                 "source": f"{request.run_id}:{request.step_id}",
+                "status": str(item.get("status") or "new"),
                 "created_at": now,
             }
             rows.append({col: values.get(col, str(item.get(col, "") or "")) for col in header})
         if rows or write_header:
             with path.open("a", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=header)
+                if not write_header and not _ends_with_newline(path):
+                    fh.write(line_end)
+                writer = csv.DictWriter(fh, fieldnames=header, lineterminator=line_end)
                 if write_header:
                     writer.writeheader()
                 writer.writerows(rows)

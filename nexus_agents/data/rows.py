@@ -103,12 +103,17 @@ class ExperimentRow(_Row):
 class BacklogRow(_Row):
     id: str
     title: str
-    reach: float
-    impact: float
-    confidence: float
-    effort: float
+    reach: float | None
+    impact: float | None
+    confidence: float | None
+    effort: float | None
     status: str | None
     source: str | None
+
+    @property
+    def scored(self) -> bool:
+        """True when every RICE input is filled in."""
+        return None not in (self.reach, self.impact, self.confidence, self.effort)
 
 
 class FeedbackRow(_Row):

@@ -238,10 +238,12 @@ TABLES: dict[str, TableSpec] = {
             columns=(
                 _c("id"),
                 _c("title"),
-                _c("reach", "float", **_COUNT),
-                _c("impact", "float", **_COUNT),
-                _c("confidence", "float", min=0, max=1),
-                _c("effort", "float", min=0, min_exclusive=True),
+                # RICE inputs may be empty: an item added by a workflow (an incident
+                # follow-up, a prevention action) waits unscored until someone rates it.
+                _c("reach", "float", nullable=True, **_COUNT),
+                _c("impact", "float", nullable=True, **_COUNT),
+                _c("confidence", "float", nullable=True, min=0, max=1),
+                _c("effort", "float", nullable=True, min=0, min_exclusive=True),
                 _c("status", nullable=True),
                 _c("source", nullable=True),
             ),

@@ -111,3 +111,39 @@ async def test_recorded_action_is_not_executed_again(tmp_path: Path) -> None:
     assert result.status == "succeeded"
     assert Counting.calls == 1  # the resumed step found the record and did not deploy again
     assert [e.step for e in events if e.event == "started"] == ["build", "go", "go"]
+
+
+async def test_appended_backlog_rows_keep_the_file_loadable(tmp_path: Path) -> None:
+    """A workflow's follow-up item has no RICE inputs: the backlog must still load, the
+    item waits unscored, and sprint planning leaves it out."""
+    from nexus_agents.actions.base import ActionRequest
+    from nexus_agents.actions.workspace import WorkspaceIntegration
+    from nexus_agents.data.rows import backlog_rows
+    from nexus_agents.data.workspace import Workspace
+
+    data = tmp_path / "data"
+    data.mkdir()
+    # CRLF line ends and no newline after the last row, as spreadsheet exports often have
+    (data / "backlog.csv").write_bytes(
+        b"id,title,reach,impact,confidence,effort,status,source\r\n"
+        b"BL-001,Faster dashboard,200,1,0.8,3,open,support"
+    )
+    integration = WorkspaceIntegration(tmp_path)
+    request = ActionRequest(
+        run_id="r1",
+        step_id="backlog_add",
+        idempotency_key="r1:backlog_add",
+        kind="backlog_append",
+        payload={"items": [{"title": "Add a retry to the payment webhook"}]},
+    )
+    result = await integration.backlog_append(request)
+    assert result.data["ids"] == ["BL-002"]  # numbered like the existing ids
+
+    rows = backlog_rows(Workspace(tmp_path))
+    assert [r.id for r in rows] == ["BL-001", "BL-002"]
+    added = rows[1]
+    assert added.status == "new"
+    assert added.source == "r1:backlog_add"
+    assert not added.scored and rows[0].scored
+    raw = (data / "backlog.csv").read_bytes()
+    assert raw.count(b"\r\n") == 3 and b"\n\n" not in raw

@@ -160,7 +160,7 @@ def sprint_plan_output(ctx: FactsContext) -> Any:
     """The ``plan_sprint`` tool's answer for the workspace backlog and velocity."""
     from nexus_agents.tools.rice import BacklogItem, PlanSprintInput, plan_sprint
 
-    items = [BacklogItem.model_validate(r.model_dump()) for r in backlog_for(ctx)]
+    items = [BacklogItem.model_validate(r.model_dump()) for r in backlog_for(ctx) if r.scored]
     velocity = float(ctx.options.get("velocity") or ctx.workspace.config.product.velocity)
     return plan_sprint(PlanSprintInput(items=items, velocity=velocity))
 
@@ -210,6 +210,7 @@ def sprint_plan(ctx: FactsContext) -> FactBundle:
     context = {
         "remaining_points": plan.remaining_points,
         "excluded_by_status": {s.item_id: s.status for s in plan.excluded},
+        "unscored_items": [r.id for r in backlog_for(ctx) if not r.scored],
         "selection_rule": "plan_sprint walks candidates in RICE order, taking each that fits",
     }
     guidance = [
