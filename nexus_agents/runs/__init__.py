@@ -1,4 +1,5 @@
-"""Runs: records in the workspace SQLite file, and the engine that starts and resumes them."""
+"""Runs: records in the workspace SQLite file (or PostgreSQL), and the engine that starts and
+resumes them."""
 
 from nexus_agents.runs.store import RunRecord, RunStore, default_db_path
 

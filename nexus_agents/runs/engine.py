@@ -1,5 +1,5 @@
 """Start and resume runs: a run is a LangGraph thread whose checkpoints and records share
-one SQLite file.
+one database (the workspace SQLite file, or PostgreSQL when ``database_url`` is one).
 
 ``durability="sync"`` makes each finished super-step durable before the next starts, so
 a killed process resumes after the last completed step and redoes nothing before it.
@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from nexus_agents.actions.base import Integration
 from nexus_agents.exceptions import UnknownNameError
@@ -23,7 +23,7 @@ from nexus_agents.graphs.errors import ApprovalError
 from nexus_agents.graphs.executor import RunContext, StepExecutor
 from nexus_agents.graphs.spec import GraphSpec
 from nexus_agents.graphs.state import initial_state
-from nexus_agents.runs.store import RunStatus, RunStore, connect_sqlite, default_db_path
+from nexus_agents.runs.store import RunStatus, RunStore, connect_sqlite, database_location
 
 __all__ = ["Engine", "RunResult"]
 
@@ -44,6 +44,24 @@ class RunResult(BaseModel):
     pending: ApprovalRequest | None = None
     usage: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
+
+
+async def _open_checkpointer(location: Path | SecretStr) -> tuple[Any, Any]:
+    """LangGraph's saver for ``location`` and the connection to close after it."""
+    if isinstance(location, SecretStr):
+        from nexus_agents.runs.postgres import open_checkpointer
+
+        return await open_checkpointer(location.get_secret_value())
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    conn = await connect_sqlite(location)
+    try:
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+    except BaseException:
+        await conn.close()
+        raise
+    return saver, conn
 
 
 class Engine:
@@ -83,24 +101,23 @@ class Engine:
         auto_approve_policy: ApprovePolicy = "pause",
         config: Any = None,
     ) -> Engine:
-        """Open the workspace database (``<workspace>/.nexus/nexus.sqlite`` by default).
+        """Open the run database: ``db_path`` if given, else PostgreSQL when
+        ``config.database_url`` is a ``postgresql://`` URL, else
+        ``<workspace>/.nexus/nexus.sqlite``.
 
         Without an ``integration``, actions go to a ``WorkspaceIntegration``.
         """
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-        if db_path is None:
-            if workspace is None:
-                raise ValueError("give a workspace or a db_path")
-            db_path = default_db_path(workspace)
+        location = database_location(config, workspace=workspace, db_path=db_path)
         if integration is None and workspace is not None:
             from nexus_agents.actions.workspace import WorkspaceIntegration
 
             integration = WorkspaceIntegration(workspace)
-        store = await RunStore.open(db_path)
-        conn = await connect_sqlite(db_path)
-        saver = AsyncSqliteSaver(conn)
-        await saver.setup()
+        store = await RunStore.open(location)
+        try:
+            saver, conn = await _open_checkpointer(location)
+        except BaseException:
+            await store.close()
+            raise
         return cls(
             specs=specs,
             executor=executor,

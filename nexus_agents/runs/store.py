@@ -1,35 +1,69 @@
-"""Run records in the workspace SQLite file (next to LangGraph's checkpoints).
+"""Run records: in the workspace SQLite file, or in PostgreSQL when ``database_url`` says so.
 
 Tables: ``runs`` (one row per run / thread), ``events`` (node started / finished),
 ``usage`` (one row per model call), ``artifacts`` (one complete artifact per step) and
 ``actions`` (executed side effects, keyed for idempotency).
+
+One ``RunStore`` holds all SQL (written with ``?`` placeholders) and the row mapping; a
+small ``Database`` adapter per backend runs it. ``Dialect`` carries what differs in the
+schema: column types, the auto-numbered key and the column giving insertion order.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import aiosqlite
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 __all__ = [
+    "SQLITE",
     "ActionRecord",
     "ArtifactRecord",
+    "Database",
+    "Dialect",
     "EventRecord",
     "RunRecord",
     "RunStatus",
     "RunStore",
+    "SqliteDatabase",
     "UsageRecord",
     "connect_sqlite",
+    "database_location",
     "default_db_path",
+    "schema_statements",
 ]
 
 RunStatus = Literal["running", "waiting_approval", "succeeded", "failed"]
 BUSY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the schema spells differently per backend."""
+
+    name: str
+    serial_key: str  # an auto-numbered primary key column type
+    integer: str
+    real: str
+    order_column: str  # gives insertion order in ``runs`` and ``artifacts``
+    order_decl: str  # declares ``order_column`` when the backend has no implicit one
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    serial_key="INTEGER PRIMARY KEY AUTOINCREMENT",
+    integer="INTEGER",
+    real="REAL",
+    order_column="rowid",
+    order_decl="",
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -43,34 +77,34 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     job TEXT,
     period TEXT,
-    inputs TEXT NOT NULL DEFAULT '{}',
+    inputs TEXT NOT NULL DEFAULT '{{}}',
     pending TEXT,
-    policy TEXT NOT NULL DEFAULT 'pause'
+    policy TEXT NOT NULL DEFAULT 'pause'{order_decl}
 );
 CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_graph ON runs (graph, started_at);
 CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial_key},
     run_id TEXT NOT NULL,
     step TEXT NOT NULL,
     event TEXT NOT NULL,
     agent TEXT,
     at TEXT NOT NULL,
-    duration_ms REAL,
+    duration_ms {real},
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, id);
 CREATE TABLE IF NOT EXISTS usage (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial_key},
     run_id TEXT NOT NULL,
     step TEXT NOT NULL,
     agent TEXT,
     model TEXT,
-    prompt_tokens INTEGER NOT NULL DEFAULT 0,
-    completion_tokens INTEGER NOT NULL DEFAULT 0,
-    total_tokens INTEGER NOT NULL DEFAULT 0,
-    cost_usd REAL NOT NULL DEFAULT 0,
-    latency_ms REAL NOT NULL DEFAULT 0,
+    prompt_tokens {integer} NOT NULL DEFAULT 0,
+    completion_tokens {integer} NOT NULL DEFAULT 0,
+    total_tokens {integer} NOT NULL DEFAULT 0,
+    cost_usd {real} NOT NULL DEFAULT 0,
+    latency_ms {real} NOT NULL DEFAULT 0,
     status TEXT NOT NULL DEFAULT 'ok',
     at TEXT NOT NULL
 );
@@ -82,7 +116,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
     json TEXT NOT NULL,
     markdown TEXT,
     created_at TEXT NOT NULL,
-    PRIMARY KEY (run_id, step)
+    PRIMARY KEY (run_id, step){order_decl}
 );
 CREATE INDEX IF NOT EXISTS artifacts_by_kind ON artifacts (kind, created_at);
 CREATE TABLE IF NOT EXISTS actions (
@@ -97,12 +131,66 @@ CREATE TABLE IF NOT EXISTS actions (
 """
 
 
+def schema_statements(dialect: Dialect) -> list[str]:
+    """The ``CREATE ... IF NOT EXISTS`` statements of the run tables for ``dialect``."""
+    text = _SCHEMA.format(
+        serial_key=dialect.serial_key,
+        integer=dialect.integer,
+        real=dialect.real,
+        order_decl=dialect.order_decl,
+    )
+    return [stmt.strip() for stmt in text.split(";") if stmt.strip()]
+
+
+class Database(Protocol):
+    """A connection that runs ``?``-placeholder SQL and returns rows as dicts."""
+
+    dialect: Dialect
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None: ...
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+    async def create_schema(self, statements: Sequence[str]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
 def default_db_path(workspace: str | Path) -> Path:
     return Path(workspace) / ".nexus" / "nexus.sqlite"
+
+
+def database_location(
+    config: Any = None,
+    *,
+    workspace: str | Path | None = None,
+    db_path: str | Path | None = None,
+) -> Path | SecretStr:
+    """Where runs live: an explicit ``db_path``, else a PostgreSQL ``config.database_url``,
+    else ``<workspace>/.nexus/nexus.sqlite`` (also when ``database_url`` is a ``sqlite:``
+    URL, which only the scheduler's DBOS database uses)."""
+    from nexus_agents.runs.postgres import is_postgres_url
+
+    if db_path is not None:
+        return Path(db_path)
+    url = getattr(config, "database_url", None)
+    if isinstance(url, SecretStr):
+        if is_postgres_url(url.get_secret_value()):
+            return url
+        if not url.get_secret_value().startswith("sqlite:"):  # sqlite: is for DBOS only
+            from nexus_agents.exceptions import ConfigError
+
+            raise ConfigError("database_url / NEXUS_DATABASE_URL must be a postgresql:// URL")
+    folder = workspace if workspace is not None else getattr(config, "workspace", None)
+    if folder is None:
+        raise ValueError("give a workspace or a db_path")
+    return default_db_path(folder)
 
 
 async def connect_sqlite(path: str | Path) -> aiosqlite.Connection:
@@ -114,6 +202,40 @@ async def connect_sqlite(path: str | Path) -> aiosqlite.Connection:
     await conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     await conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+class SqliteDatabase:
+    """``Database`` over one aiosqlite connection."""
+
+    dialect = SQLITE
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def connect(cls, path: str | Path) -> SqliteDatabase:
+        return cls(await connect_sqlite(path))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self.conn.execute(sql, tuple(params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            cur.row_factory = aiosqlite.Row
+            row = await cur.fetchone()
+        return None if row is None else dict(row)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        async with self.conn.execute(sql, tuple(params)) as cur:
+            cur.row_factory = aiosqlite.Row
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
+
+    async def create_schema(self, statements: Sequence[str]) -> None:
+        await self.conn.executescript(";\n".join(statements) + ";")
+
+    async def close(self) -> None:
+        await self.conn.close()
 
 
 class RunRecord(BaseModel):
@@ -185,21 +307,39 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-class RunStore:
-    """Async access to run records. Open with ``await RunStore.open(path)``."""
+_RUN_COLUMNS = (
+    "run_id, graph, thread_id, status, started_at, finished_at, updated_at, error, job, period,"
+    " inputs, pending, policy"
+)
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self.conn = conn
-        self.path = path
+
+class RunStore:
+    """Async access to run records. Open with ``await RunStore.open(location)``."""
+
+    def __init__(self, db: Database, path: Path | None = None) -> None:
+        self.db = db
+        self.path = path  # the SQLite file; None for PostgreSQL
 
     @classmethod
-    async def open(cls, path: str | Path) -> RunStore:
-        conn = await connect_sqlite(path)
-        await conn.executescript(_SCHEMA)
-        return cls(conn, Path(path))
+    async def open(cls, location: str | Path | SecretStr) -> RunStore:
+        """Open (and create the tables in) a SQLite file or a ``postgresql://`` database."""
+        from nexus_agents.runs.postgres import PostgresDatabase, is_postgres_url
+
+        url = location.get_secret_value() if isinstance(location, SecretStr) else location
+        db: Database
+        if isinstance(url, str) and is_postgres_url(url):
+            db, path = await PostgresDatabase.connect(url), None
+        else:
+            db, path = await SqliteDatabase.connect(url), Path(url)
+        try:
+            await db.create_schema(schema_statements(db.dialect))
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, path)
 
     async def close(self) -> None:
-        await self.conn.close()
+        await self.db.close()
 
     async def __aenter__(self) -> RunStore:
         return self
@@ -226,7 +366,7 @@ class RunStore:
         policy: str = "pause",
     ) -> RunRecord:
         now = _now()
-        await self.conn.execute(
+        await self.db.execute(
             "INSERT INTO runs (run_id, graph, thread_id, status, started_at, updated_at, job, period,"
             " inputs, policy) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
             (run_id, graph, thread_id or run_id, now, now, job, period, _dumps(inputs or {}), policy),
@@ -245,16 +385,14 @@ class RunStore:
     ) -> None:
         now = _now()
         finished = now if status in ("succeeded", "failed") else None
-        await self.conn.execute(
+        await self.db.execute(
             "UPDATE runs SET status = ?, error = ?, pending = ?, finished_at = ?, updated_at = ?"
             " WHERE run_id = ?",
             (status, error, None if pending is None else _dumps(pending), finished, now, run_id),
         )
 
     async def get_run(self, run_id: str) -> RunRecord | None:
-        async with self.conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)) as cur:
-            cur.row_factory = aiosqlite.Row
-            row = await cur.fetchone()
+        row = await self.db.fetchone(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         return None if row is None else self._run(row)
 
     async def list_runs(
@@ -271,14 +409,16 @@ class RunStore:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT * FROM runs {where} ORDER BY started_at DESC, rowid DESC LIMIT ?"
-        async with self.conn.execute(sql, (*params, limit)) as cur:
-            cur.row_factory = aiosqlite.Row
-            rows = await cur.fetchall()
+        order = self.db.dialect.order_column
+        sql = (
+            f"SELECT {_RUN_COLUMNS} FROM runs {where}"
+            f" ORDER BY started_at DESC, {order} DESC LIMIT ?"
+        )
+        rows = await self.db.fetchall(sql, (*params, limit))
         return [self._run(r) for r in rows]
 
     @staticmethod
-    def _run(row: aiosqlite.Row) -> RunRecord:
+    def _run(row: dict[str, Any]) -> RunRecord:
         data = dict(row)
         data["inputs"] = _loads(data["inputs"]) or {}
         data["pending"] = _loads(data["pending"])
@@ -296,31 +436,25 @@ class RunStore:
         duration_ms: float | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        await self.conn.execute(
+        await self.db.execute(
             "INSERT INTO events (run_id, step, event, agent, at, duration_ms, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (run_id, step, event, agent, _now(), duration_ms, None if detail is None else _dumps(detail)),
         )
 
     async def events_for(self, run_id: str) -> list[EventRecord]:
-        async with self.conn.execute(
-            "SELECT * FROM events WHERE run_id = ? ORDER BY id", (run_id,)
-        ) as cur:
-            cur.row_factory = aiosqlite.Row
-            rows = await cur.fetchall()
-        out = []
-        for row in rows:
-            data = dict(row)
-            data.pop("id")
-            data["detail"] = _loads(data["detail"])
-            out.append(EventRecord.model_validate(data))
-        return out
+        rows = await self.db.fetchall(
+            "SELECT run_id, step, event, agent, at, duration_ms, detail FROM events"
+            " WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        return [EventRecord.model_validate({**r, "detail": _loads(r["detail"])}) for r in rows]
 
     # ---------------------------------------------------------------------- usage
 
     async def add_usage(self, record: UsageRecord) -> None:
         r = record
-        await self.conn.execute(
+        await self.db.execute(
             "INSERT INTO usage (run_id, step, agent, model, prompt_tokens, completion_tokens,"
             " total_tokens, cost_usd, latency_ms, status, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
@@ -330,28 +464,24 @@ class RunStore:
         )
 
     async def usage_for(self, run_id: str) -> list[UsageRecord]:
-        async with self.conn.execute(
-            "SELECT * FROM usage WHERE run_id = ? ORDER BY id", (run_id,)
-        ) as cur:
-            cur.row_factory = aiosqlite.Row
-            rows = await cur.fetchall()
-        out = []
-        for row in rows:
-            data = dict(row)
-            data.pop("id")
-            out.append(UsageRecord.model_validate(data))
-        return out
+        rows = await self.db.fetchall(
+            "SELECT run_id, step, agent, model, prompt_tokens, completion_tokens, total_tokens,"
+            " cost_usd, latency_ms, status, at FROM usage WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        return [UsageRecord.model_validate(r) for r in rows]
 
     async def usage_totals(self, run_id: str) -> dict[str, float]:
-        async with self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens),0), COALESCE(SUM(completion_tokens),0),"
-            " COALESCE(SUM(total_tokens),0), COALESCE(SUM(cost_usd),0) FROM usage WHERE run_id = ?",
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
+            " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
+            " COALESCE(SUM(total_tokens), 0) AS total_tokens,"
+            " COALESCE(SUM(cost_usd), 0) AS cost_usd FROM usage WHERE run_id = ?",
             (run_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         assert row is not None
-        keys = ("calls", "prompt_tokens", "completion_tokens", "total_tokens", "cost_usd")
-        return dict(zip(keys, row, strict=True))
+        # PostgreSQL sums integers as NUMERIC (Decimal): give plain ints and a float cost.
+        return {k: float(v) if k == "cost_usd" else int(v) for k, v in row.items()}
 
     # ------------------------------------------------------------------ artifacts
 
@@ -365,7 +495,7 @@ class RunStore:
     ) -> None:
         """Store one complete artifact (a step re-run replaces its earlier one)."""
         kind = data.get("kind") if isinstance(data.get("kind"), str) else None
-        await self.conn.execute(
+        await self.db.execute(
             "INSERT INTO artifacts (run_id, step, kind, json, markdown, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO UPDATE SET"
             " kind = excluded.kind, json = excluded.json, markdown = excluded.markdown,"
@@ -374,11 +504,11 @@ class RunStore:
         )
 
     async def artifacts_for(self, run_id: str) -> list[ArtifactRecord]:
-        async with self.conn.execute(
-            "SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at, step", (run_id,)
-        ) as cur:
-            cur.row_factory = aiosqlite.Row
-            rows = await cur.fetchall()
+        rows = await self.db.fetchall(
+            "SELECT run_id, step, kind, json, markdown, created_at FROM artifacts"
+            " WHERE run_id = ? ORDER BY created_at, step",
+            (run_id,),
+        )
         return [self._artifact(r) for r in rows]
 
     async def latest_artifact(
@@ -386,17 +516,17 @@ class RunStore:
     ) -> ArtifactRecord | None:
         """The newest artifact of ``kind``; runs that failed are skipped unless asked for."""
         join = "" if include_failed else "JOIN runs r ON r.run_id = a.run_id AND r.status != 'failed'"
+        order = self.db.dialect.order_column
         sql = (
-            f"SELECT a.* FROM artifacts a {join} WHERE a.kind = ?"
-            " ORDER BY a.created_at DESC, a.rowid DESC LIMIT 1"
+            "SELECT a.run_id, a.step, a.kind, a.json, a.markdown, a.created_at"
+            f" FROM artifacts a {join} WHERE a.kind = ?"
+            f" ORDER BY a.created_at DESC, a.{order} DESC LIMIT 1"
         )
-        async with self.conn.execute(sql, (kind,)) as cur:
-            cur.row_factory = aiosqlite.Row
-            row = await cur.fetchone()
+        row = await self.db.fetchone(sql, (kind,))
         return None if row is None else self._artifact(row)
 
     @staticmethod
-    def _artifact(row: aiosqlite.Row) -> ArtifactRecord:
+    def _artifact(row: dict[str, Any]) -> ArtifactRecord:
         return ArtifactRecord(
             run_id=row["run_id"],
             step=row["step"],
@@ -408,16 +538,13 @@ class RunStore:
 
     # -------------------------------------------------------------------- actions
 
+    _ACTION_COLUMNS = "key, run_id, step, kind, payload, result, executed_at"
+
     async def get_action(self, key: str) -> ActionRecord | None:
-        async with self.conn.execute("SELECT * FROM actions WHERE key = ?", (key,)) as cur:
-            cur.row_factory = aiosqlite.Row
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        data = dict(row)
-        data["payload"] = _loads(data["payload"]) or {}
-        data["result"] = _loads(data["result"])
-        return ActionRecord.model_validate(data)
+        row = await self.db.fetchone(
+            f"SELECT {self._ACTION_COLUMNS} FROM actions WHERE key = ?", (key,)
+        )
+        return None if row is None else self._action(row)
 
     async def record_action(
         self,
@@ -429,20 +556,23 @@ class RunStore:
         payload: dict[str, Any],
         result: dict[str, Any] | None,
     ) -> None:
-        await self.conn.execute(
-            "INSERT OR IGNORE INTO actions (key, run_id, step, kind, payload, result, executed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        """Record an executed action once; a second record with the same key is ignored."""
+        await self.db.execute(
+            "INSERT INTO actions (key, run_id, step, kind, payload, result, executed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
             (key, run_id, step, kind, _dumps(payload), _dumps(result), _now()),
         )
 
     async def actions_for(self, run_id: str) -> list[ActionRecord]:
-        async with self.conn.execute(
-            "SELECT key FROM actions WHERE run_id = ? ORDER BY executed_at", (run_id,)
-        ) as cur:
-            keys = [r[0] for r in await cur.fetchall()]
-        out = []
-        for key in keys:
-            rec = await self.get_action(key)
-            if rec is not None:
-                out.append(rec)
-        return out
+        rows = await self.db.fetchall(
+            f"SELECT {self._ACTION_COLUMNS} FROM actions WHERE run_id = ? ORDER BY executed_at, key",
+            (run_id,),
+        )
+        return [self._action(r) for r in rows]
+
+    @staticmethod
+    def _action(row: dict[str, Any]) -> ActionRecord:
+        data = dict(row)
+        data["payload"] = _loads(data["payload"]) or {}
+        data["result"] = _loads(data["result"])
+        return ActionRecord.model_validate(data)

@@ -1,0 +1,165 @@
+"""PostgreSQL for run records and LangGraph checkpoints (the optional ``postgres`` extra).
+
+Used when ``database_url`` / ``NEXUS_DATABASE_URL`` is a ``postgresql://`` URL. psycopg
+and the LangGraph Postgres saver are imported only here, and only when such a URL is
+configured. The URL (and its password) never appears in an error: connection failures
+name the host, port and database only.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from nexus_agents.exceptions import ConfigError
+from nexus_agents.runs.store import Dialect
+
+__all__ = [
+    "POSTGRES",
+    "PostgresDatabase",
+    "connect_postgres",
+    "is_postgres_url",
+    "open_checkpointer",
+]
+
+_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+EXTRA_HINT = "pip install 'nexus-agents[postgres]'"
+# Serialises schema creation across processes (CREATE ... IF NOT EXISTS races in Postgres).
+_SCHEMA_LOCK = 0x6E6578_7573  # "nexus"
+_CHECKPOINT_LOCK = _SCHEMA_LOCK + 1
+
+POSTGRES = Dialect(
+    name="postgresql",
+    serial_key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    integer="BIGINT",
+    real="DOUBLE PRECISION",
+    order_column="seq",
+    order_decl=",\n    seq BIGINT GENERATED ALWAYS AS IDENTITY",
+)
+
+
+def is_postgres_url(value: object) -> bool:
+    return isinstance(value, str) and value.lower().startswith(_SCHEMES)
+
+
+def _libpq_url(url: str) -> str:
+    """The URL as libpq reads it (SQLAlchemy's ``postgresql+psycopg://`` spelling dropped)."""
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql://{rest}" if sep and "+" in scheme else url
+
+
+def _where(url: str) -> str:
+    """``host:port/database`` of ``url``, for error messages (no user, no password)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "localhost"
+        port = parts.port or 5432
+    except ValueError:
+        return "the configured server"
+    database = parts.path.lstrip("/") or "(default database)"
+    return f"{host}:{port}/{database}"
+
+
+def _scrub(message: str, url: str) -> str:
+    """``message`` without the URL or its password (libpq may echo a bad conninfo)."""
+    secrets = [url, _libpq_url(url)]
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        secrets += [password, unquote(password)]
+    for secret in sorted(secrets, key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
+
+
+def _require_extra() -> None:
+    try:
+        import langgraph.checkpoint.postgres.aio  # noqa: F401
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "database_url / NEXUS_DATABASE_URL is a PostgreSQL URL, but the 'postgres' extra is"
+            f" not installed ({exc.name} is missing): {EXTRA_HINT}"
+        ) from None
+
+
+async def connect_postgres(url: str) -> Any:
+    """An autocommit psycopg ``AsyncConnection`` returning dict rows, or a ``ConfigError``."""
+    _require_extra()
+    from psycopg import AsyncConnection
+    from psycopg.rows import dict_row
+
+    try:
+        return await AsyncConnection.connect(
+            _libpq_url(url), autocommit=True, prepare_threshold=0, row_factory=dict_row
+        )
+    except Exception as exc:
+        detail = _scrub(str(exc).strip(), url).splitlines()
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {_where(url)} (database_url / NEXUS_DATABASE_URL):"
+            f" {type(exc).__name__}: {detail[0] if detail else 'no detail'}"
+        ) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _pyformat(sql: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresDatabase:
+    """``Database`` over one psycopg ``AsyncConnection`` (it serialises its own queries)."""
+
+    dialect = POSTGRES
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def connect(cls, url: str) -> PostgresDatabase:
+        return cls(await connect_postgres(url))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        await self.conn.execute(_pyformat(sql), tuple(params))
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        cur = await self.conn.execute(_pyformat(sql), tuple(params))
+        row = await cur.fetchone()
+        return None if row is None else dict(row)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = await self.conn.execute(_pyformat(sql), tuple(params))
+        return [dict(r) for r in await cur.fetchall()]
+
+    async def create_schema(self, statements: Sequence[str]) -> None:
+        async with self.conn.transaction():
+            await self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            for statement in statements:
+                await self.conn.execute(statement)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+async def open_checkpointer(url: str) -> tuple[Any, Any]:
+    """A set-up ``AsyncPostgresSaver`` and the connection it owns (close it when done)."""
+    conn = await connect_postgres(url)
+    try:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        saver = AsyncPostgresSaver(conn)
+        # Its migrations are not safe to run from two processes at once.
+        await conn.execute("SELECT pg_advisory_lock(%s)", (_CHECKPOINT_LOCK,))
+        try:
+            await saver.setup()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_CHECKPOINT_LOCK,))
+    except BaseException:
+        await conn.close()
+        raise
+    return saver, conn

@@ -1,0 +1,133 @@
+"""The RunStore contract, run against every backend (SQLite and PostgreSQL).
+
+Each check takes ``open_store``: a coroutine function returning a fresh ``RunStore`` on
+one empty database (each call a separate connection, like separate workers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from nexus_agents.runs.store import RunStore, UsageRecord
+
+OpenStore = Callable[[], Awaitable[RunStore]]
+
+
+async def check_runs_listed_by_job_and_graph(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        await store.create_run("daily:2025-01-01", "daily", job="daily", period="2025-01-01")
+        await store.create_run("daily:2025-01-02", "daily", job="daily", period="2025-01-02")
+        await store.create_run("adhoc", "weekly", inputs={"note": "by hand"})
+        await store.set_status("daily:2025-01-01", "failed", error="step 'kpis' failed: boom")
+        daily = await store.list_runs(job="daily")
+        assert [r.run_id for r in daily] == ["daily:2025-01-02", "daily:2025-01-01"]
+        assert [r.run_id for r in await store.list_runs(graph="weekly")] == ["adhoc"]
+        assert [r.run_id for r in await store.list_runs(status="failed")] == ["daily:2025-01-01"]
+        assert len(await store.list_runs(limit=1)) == 1
+        failed = await store.get_run("daily:2025-01-01")
+        assert failed is not None and failed.error == "step 'kpis' failed: boom" and failed.finished_at
+        adhoc = await store.get_run("adhoc")
+        assert adhoc is not None and adhoc.inputs == {"note": "by hand"} and adhoc.status == "running"
+        assert await store.get_run("missing") is None
+
+
+async def check_same_start_time_lists_newest_insert_first(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        for run_id in ("b", "d", "a", "e", "c"):
+            await store.create_run(run_id, "g")
+        # identical timestamps: insertion order breaks the tie
+        await store.db.execute("UPDATE runs SET started_at = ?", ("2025-01-01T00:00:00+00:00",))
+        assert [r.run_id for r in await store.list_runs()] == ["c", "e", "a", "d", "b"]
+
+
+async def check_pending_approval_round_trips(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        await store.create_run("r", "release")
+        pending = {"approval_id": "go_live", "options": ["approve", "reject"], "interrupt_id": "i1"}
+        await store.set_status("r", "waiting_approval", pending=pending)
+        waiting = await store.list_runs(status="waiting_approval")
+        assert [r.pending for r in waiting] == [pending] and waiting[0].finished_at is None
+        await store.set_status("r", "succeeded")
+        done = await store.get_run("r")
+        assert done is not None and done.pending is None and done.finished_at is not None
+
+
+async def check_latest_artifact_and_usage_totals(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        for run_id, status in (("r1", "succeeded"), ("r2", "succeeded"), ("r3", "failed")):
+            await store.create_run(run_id, "weekly")
+            await store.save_artifact(run_id, "plan", {"kind": "sprint_plan", "n": run_id}, markdown=f"# {run_id}")
+            await store.set_status(run_id, status)  # type: ignore[arg-type]
+        latest = await store.latest_artifact("sprint_plan")
+        assert latest is not None and latest.data["n"] == "r2" and latest.markdown == "# r2"
+        with_failed = await store.latest_artifact("sprint_plan", include_failed=True)
+        assert with_failed is not None and with_failed.run_id == "r3"
+        assert await store.latest_artifact("no_such_kind") is None
+        await store.save_artifact("r1", "plan", {"kind": "sprint_plan", "n": "again"})
+        assert [a.data["n"] for a in await store.artifacts_for("r1")] == ["again"]
+        for tokens in (100, 250):
+            await store.add_usage(UsageRecord(run_id="r1", step="plan", agent="sp", model="m",
+                                              total_tokens=tokens, prompt_tokens=tokens - 1,
+                                              cost_usd=tokens / 1000))
+        totals = await store.usage_totals("r1")
+        assert totals == {"calls": 2, "prompt_tokens": 348, "completion_tokens": 0,
+                          "total_tokens": 350, "cost_usd": totals["cost_usd"]}
+        assert abs(totals["cost_usd"] - 0.35) < 1e-12  # stored at double precision
+        assert [u.total_tokens for u in await store.usage_for("r1")] == [100, 250]
+        assert (await store.usage_totals("r2"))["calls"] == 0
+
+
+async def check_events_in_order_with_detail(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        await store.create_run("r", "g")
+        await store.add_event("r", "kpis", "started", agent="analytics_reporter")
+        await store.add_event("r", "kpis", "finished", duration_ms=12.5, detail={"attempt": 1})
+        events = await store.events_for("r")
+        assert [(e.event, e.agent, e.duration_ms, e.detail) for e in events] == [
+            ("started", "analytics_reporter", None, None),
+            ("finished", None, 12.5, {"attempt": 1}),
+        ]
+
+
+async def check_actions_recorded_once(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        await store.create_run("r", "g")
+        for result in ({"ticket": 1}, {"ticket": 2}):
+            await store.record_action("r:deploy", run_id="r", step="deploy", kind="deploy",
+                                      payload={"to": "prod"}, result=result)
+        action = await store.get_action("r:deploy")
+        assert action is not None and action.result == {"ticket": 1} and action.payload == {"to": "prod"}
+        await store.record_action("r:notify", run_id="r", step="notify", kind="message",
+                                  payload={}, result=None)
+        assert [a.key for a in await store.actions_for("r")] == ["r:deploy", "r:notify"]
+        assert await store.get_action("nope") is None
+
+
+async def check_many_concurrent_writers(open_store: OpenStore) -> None:
+    stores = [await open_store() for _ in range(8)]
+    try:
+        async def one(i: int) -> None:
+            store = stores[i % len(stores)]
+            await store.create_run(f"run-{i}", "daily")
+            await store.add_event(f"run-{i}", "kpis", "started")
+            await store.save_artifact(f"run-{i}", "kpis", {"kind": "kpi_snapshot", "i": i})
+            await store.set_status(f"run-{i}", "succeeded")
+
+        await asyncio.gather(*(one(i) for i in range(200)))
+        runs = await stores[0].list_runs(limit=500)
+        assert len(runs) == 200 and {r.status for r in runs} == {"succeeded"}
+    finally:
+        for store in stores:
+            await store.close()
+
+
+CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
+    check_runs_listed_by_job_and_graph,
+    check_same_start_time_lists_newest_insert_first,
+    check_pending_approval_round_trips,
+    check_latest_artifact_and_usage_totals,
+    check_events_in_order_with_detail,
+    check_actions_recorded_once,
+    check_many_concurrent_writers,
+]
