@@ -527,8 +527,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--max-requests", type=int, default=1_000_000)
     parser.add_argument("--max-lifetime-s", type=float, default=3600.0)
+    parser.add_argument(
+        "--author",
+        action="store_true",
+        help="answer with PlaybookAuthor's rule-respecting narratives instead of schema fakes",
+    )
     args = parser.parse_args(argv)
+    responder = None
+    if args.author:
+        from nexus_agents.testing.playbook_author import PlaybookAuthor
+
+        responder = PlaybookAuthor()
     server = MockLLMServer(
+        responder=responder,
         latency_s=args.latency_ms / 1000,
         max_requests=args.max_requests,
         max_lifetime_s=args.max_lifetime_s,
