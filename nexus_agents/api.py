@@ -3,15 +3,23 @@
 Every method has an async form (``a``-prefixed) and a sync wrapper. A run is a LangGraph
 thread persisted in the workspace database; ``resume`` continues it after a crash or
 with an approval decision.
+
+The async methods share one ``Engine`` (run database + checkpointer) per ``Nexus`` and
+event loop, opened on first use; close it with ``await nexus.aclose()`` or
+``async with nexus:``. It is also closed when its event loop shuts down (``asyncio.run``
+returning), so each sync call opens and closes its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nexus_agents.config import NexusConfig, load_config
@@ -74,6 +82,7 @@ class Nexus:
         self.integration = integration
         self.listeners = list(listeners or [])
         self.db_path = Path(db_path) if db_path else None
+        self._shared: _SharedEngine | None = None
 
     @classmethod
     def from_workspace(
@@ -134,6 +143,7 @@ class Nexus:
         )
 
     async def _engine(self, unattended: bool = False) -> Engine:
+        """A new engine with its own executor (the caller closes it)."""
         from nexus_agents.runs.engine import Engine
 
         executor = self.executor()
@@ -146,6 +156,49 @@ class Nexus:
             auto_approve_policy="timeout_default" if unattended else "pause",
             config=self.config,
         )
+
+    @asynccontextmanager
+    async def _using_engine(self) -> AsyncIterator[Engine]:
+        """The engine shared on this event loop (opened on first use).
+
+        When another loop (another thread) holds the shared engine, this call gets a
+        private one for its duration.
+        """
+        loop = asyncio.get_running_loop()
+        shared = self._shared
+        if shared is not None and shared.loop is not loop and shared.loop.is_closed():
+            shared = self._shared = None  # its loop ended; the loop's shutdown closed it
+        if shared is None:
+            shared = self._shared = _SharedEngine(loop)
+            # a Nexus dropped without aclose leaves its engine to the next opener or the loop
+            weakref.finalize(self, shared.orphan)
+        if shared.loop is loop:
+            yield await shared.get(self._engine)
+            return
+        async with await self._engine() as engine:
+            yield engine
+
+    async def aclose(self) -> None:
+        """Close the shared engine, if one is open (the next call opens a new one)."""
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            await shared.close()
+
+    async def __aenter__(self) -> Nexus:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _release(self, engine: Engine, run_id: str) -> None:
+        forget = getattr(engine.executor, "forget_run", None)
+        if forget is not None:
+            forget(run_id)  # budgets are re-read from the store on the next resume
 
     # ------------------------------------------------------------------ runs
 
@@ -164,10 +217,12 @@ class Nexus:
         label = period or data.get("period") or self.default_period(graph).label
         parse_period(str(label))  # a bad label fails here, before anything is written
         data["period"] = str(label)
-        async with await self._engine(unattended) as engine:
-            return await engine.start(
+        async with self._using_engine() as engine:
+            result = await engine.start(
                 graph, data, thread_id=thread_id, period=str(label), job=job, unattended=unattended
             )
+            self._release(engine, result.run_id)
+            return result
 
     def run(self, graph: str, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> RunResult:
         return _sync(self.arun(graph, inputs, **kwargs))
@@ -189,8 +244,11 @@ class Nexus:
         *,
         decided_by: str | None = None,
     ) -> RunResult:
-        async with await self._engine() as engine:
-            return await engine.resume(run_id, decision, note, decided_by=decided_by)
+        async with self._using_engine() as engine:
+            try:
+                return await engine.resume(run_id, decision, note, decided_by=decided_by)
+            finally:
+                self._release(engine, run_id)
 
     def resume(
         self, run_id: str, decision: str | None = None, note: str | None = None, **kwargs: Any
@@ -198,7 +256,7 @@ class Nexus:
         return _sync(self.aresume(run_id, decision, note, **kwargs))
 
     async def aresult(self, run_id: str) -> RunResult:
-        async with await self._engine() as engine:
+        async with self._using_engine() as engine:
             return await engine.result(run_id)
 
     async def alist_runs(
@@ -220,9 +278,9 @@ class Nexus:
         return _sync(self.alatest_artifact(kind))
 
     async def _store(self) -> Any:
-        from nexus_agents.runs.store import RunStore, default_db_path
+        from nexus_agents.runs.store import RunStore, database_location
 
-        return await RunStore.open(self.db_path or default_db_path(self.config.workspace))
+        return await RunStore.open(database_location(self.config, db_path=self.db_path))
 
     # ------------------------------------------------------------------ one agent
 
@@ -242,8 +300,9 @@ class Nexus:
         as_of = min(self.workspace.now(), the_period.end)
         state = {"inputs": dict(inputs or {}), "period": label, "values": {}, "artifacts": {}}
         with use_workspace(self.workspace):
-            bundle = builder_for(spec.output)(
-                FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state)
+            bundle = await asyncio.to_thread(
+                builder_for(spec.output),
+                FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state),
             )
             return await run_agent(
                 MeteredModel(self.model, RunBudget(self.config.limits)),
@@ -289,3 +348,108 @@ class Nexus:
             error=result.error if status is JobStatus.FAILED else None,
             finished_at=datetime.now(UTC),
         )
+
+
+class _SharedEngine:
+    """One lazily opened engine bound to one event loop.
+
+    A started async generator keeps the engine and a per-loop registry keeps that
+    generator alive, so ``asyncio.run`` (or any loop owner calling ``shutdown_asyncgens``)
+    closes the engine on its own loop when the loop ends, even without ``aclose``. The
+    engine of a ``Nexus`` that was garbage-collected unclosed is closed by the next engine
+    opened on the same loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.orphaned = False
+        self._lock = asyncio.Lock()
+        self._engine: Engine | None = None
+        self._keeper: AsyncIterator[None] | None = None
+
+    def orphan(self) -> None:
+        self.orphaned = True
+
+    async def get(self, open_engine: Callable[[], Awaitable[Engine]]) -> Engine:
+        if self._engine is not None:
+            return self._engine
+        async with self._lock:
+            if self._engine is None:
+                live = _LIVE.setdefault(self.loop, set())
+                for stale in [s for s in live if s.orphaned]:
+                    await stale.close()
+                engine = await open_engine()
+                _serialize_sqlite_store(engine)
+                keeper = self._keep()
+                await anext(keeper)
+                self._engine, self._keeper = engine, keeper
+                live.add(self)
+        return self._engine
+
+    async def _keep(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await self._close_engine()
+
+    async def _close_engine(self) -> None:
+        engine, self._engine = self._engine, None
+        _LIVE.get(self.loop, set()).discard(self)
+        if engine is not None:
+            await engine.close()
+
+    async def close(self) -> None:
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            await keeper.aclose()  # runs _keep's finally: closes the engine
+        await self._close_engine()
+
+
+# open shared engines per event loop (see _SharedEngine)
+_LIVE: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[_SharedEngine]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _serialize_sqlite_store(engine: Engine) -> None:
+    """Make each store call on a shared SQLite connection run alone.
+
+    Calls from concurrent runs otherwise interleave on the one connection: a read whose
+    cursor is still open when another run's write arrives turns into a write transaction
+    on a stale snapshot, which SQLite refuses at once with "database is locked".
+    """
+    from nexus_agents.runs.store import SqliteDatabase
+
+    store = getattr(engine, "store", None)
+    db = getattr(store, "db", None)
+    if store is not None and isinstance(db, SqliteDatabase):
+        store.db = _SerializedDatabase(db)
+
+
+class _SerializedDatabase:
+    """A ``Database`` whose calls take turns (one event loop)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.dialect = inner.dialect
+        self._turn = asyncio.Lock()
+
+    async def execute(self, sql: str, params: Any = ()) -> None:
+        async with self._turn:
+            await self.inner.execute(sql, params)
+
+    async def fetchone(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        async with self._turn:
+            return await self.inner.fetchone(sql, params)  # type: ignore[no-any-return]
+
+    async def fetchall(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        async with self._turn:
+            return await self.inner.fetchall(sql, params)  # type: ignore[no-any-return]
+
+    async def create_schema(self, statements: Any) -> None:
+        async with self._turn:
+            await self.inner.create_schema(statements)
+
+    async def close(self) -> None:
+        async with self._turn:
+            await self.inner.close()

@@ -7,11 +7,16 @@ so the model can never send a ``null`` that pydantic would then reject. Keywords
 mode does not support (length limits, defaults, titles) are left out of the schema sent
 to the server; pydantic still enforces them when the answer is validated. A model that
 cannot be closed (free-form ``dict`` fields, ``Any``) is sent with ``strict: false``.
+
+Schemas are computed once per model class (a model class does not change after it is
+defined); ``response_format_for`` hands out one shared ``ResponseFormat`` per class.
 """
 
 from __future__ import annotations
 
+import copy
 import re
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -38,8 +43,28 @@ class _NotStrict(Exception):
     pass
 
 
+CACHE_SIZE = 512  # model classes whose schemas are kept
+
+
 def strict_json_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
-    """``(schema, strict)`` for ``model``: the strict form when possible, else pydantic's own."""
+    """``(schema, strict)`` for ``model``: the strict form when possible, else pydantic's own.
+
+    The schema is the caller's own copy.
+    """
+    schema, strict = _strict_json_schema(model)
+    return copy.deepcopy(schema), strict
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def response_format_for(model: type[BaseModel]) -> ResponseFormat:
+    """The ``ResponseFormat`` for ``model`` (shared per class: do not mutate it)."""
+    schema, strict = _strict_json_schema(model)
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", model.__name__)[:64] or "output"
+    return ResponseFormat(name=name, json_schema=schema, strict=strict)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _strict_json_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
     raw = model.model_json_schema()
     try:
         schema = _strictify(raw, root=True)
@@ -48,12 +73,6 @@ def strict_json_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
     if schema.get("type") != "object":
         return raw, False
     return schema, True
-
-
-def response_format_for(model: type[BaseModel]) -> ResponseFormat:
-    schema, strict = strict_json_schema(model)
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", model.__name__)[:64] or "output"
-    return ResponseFormat(name=name, json_schema=schema, strict=strict)
 
 
 def _strictify(node: Any, *, root: bool = False) -> dict[str, Any]:

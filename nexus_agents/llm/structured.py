@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,7 +28,7 @@ from nexus_agents.llm.interface import (
     Usage,
 )
 from nexus_agents.llm.schema import response_format_for
-from nexus_agents.tools.base import Tool
+from nexus_agents.tools.base import Tool, input_schema
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -78,10 +79,7 @@ async def run_structured(
     """
     fmt = response_format_for(output_type)
     by_name = {t.name: t for t in tools}
-    definitions = [
-        ToolDefinition(name=t.name, description=t.description, parameters=t.json_schema())
-        for t in tools
-    ]
+    definitions = [_definition(t) for t in tools]
     transcript = list(messages)
     usage = Usage()
     calls = 0
@@ -136,7 +134,7 @@ async def run_structured(
         if accept is not None and not isinstance(outcome, list):
             outcome = _accepted(outcome, accept)
         if not isinstance(outcome, list):
-            return StructuredResult[output_type](  # type: ignore[valid-type]
+            return _result_type(output_type)(
                 output=outcome,
                 usage=usage,
                 calls=calls,
@@ -160,6 +158,21 @@ async def run_structured(
 def run_structured_sync(model: ChatModel, **kwargs: Any) -> StructuredResult[Any]:
     """``run_structured`` for code without an event loop."""
     return asyncio.run(run_structured(model, **kwargs))
+
+
+@lru_cache(maxsize=512)
+def _result_type(output_type: type[BaseModel]) -> type[StructuredResult[Any]]:
+    """``StructuredResult[output_type]``, built once per output type (pydantic builds a new
+    class on every subscription it no longer holds in its weak cache)."""
+    return StructuredResult[output_type]  # type: ignore[valid-type]
+
+
+@lru_cache(maxsize=512)
+def _definition(tool: Tool) -> ToolDefinition:
+    """What the model is told about ``tool`` (shared per tool)."""
+    return ToolDefinition(
+        name=tool.name, description=tool.description, parameters=input_schema(tool.input_model)
+    )
 
 
 def _check_refusal(response: ChatResponse, agent: str) -> None:

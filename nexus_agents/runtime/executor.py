@@ -7,6 +7,7 @@ the run's budget, and returns the artifact (with the values code derives from it
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,10 @@ class AgentExecutor:
             self._budgets[ctx.run_id] = budget
         return budget
 
+    def forget_run(self, run_id: str) -> None:
+        """Drop the in-memory budget of ``run_id`` (a later step re-reads it from the store)."""
+        self._budgets.pop(run_id, None)
+
     def _period(self, state: GraphState) -> Period:
         label = state.get("period") or (state.get("inputs") or {}).get("period")
         if not label:
@@ -136,7 +141,9 @@ class AgentExecutor:
             options=dict(step.options),
             attempt=ctx.attempt,
             max_attempts=ctx.max_attempts,
-            store=ctx.run.store,
+            store=_LoopBound(ctx.run.store, asyncio.get_running_loop())
+            if ctx.run.store is not None
+            else None,
             step_id=ctx.step_id,
         )
         artifacts = state.get("artifacts") or {}
@@ -176,7 +183,9 @@ class AgentExecutor:
             }
         )
         with use_workspace(self.workspace):
-            bundle = builder_for(kind)(facts_ctx)
+            # Off the event loop, so parallel branches compute their facts concurrently;
+            # the thread gets a copy of this context (the bound workspace included).
+            bundle = await asyncio.to_thread(builder_for(kind), facts_ctx)
             task = step.task or f"Write the {artifact_cls.title} for {period.label}."
             if ctx.attempt is not None and ctx.max_attempts is not None:
                 task += f" (attempt {ctx.attempt}/{ctx.max_attempts})"
@@ -228,6 +237,36 @@ class AgentExecutor:
                 for tc in outcome.tool_calls
             ],
         )
+
+
+class _LoopBound:
+    """A run store as seen by a facts builder running in a worker thread.
+
+    Its coroutines run on the store's own event loop (its connection belongs there); the
+    builder's thread waits for the result. On that loop's thread it hands back the
+    coroutine itself, for the caller to await.
+    """
+
+    def __init__(self, store: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._store = store
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        member = getattr(self._store, name)
+        if not asyncio.iscoroutinefunction(member):
+            return member
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            coro = member(*args, **kwargs)
+            try:
+                on_loop = asyncio.get_running_loop() is self._loop
+            except RuntimeError:
+                on_loop = False
+            if on_loop:
+                return coro
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+        return call
 
 
 def default_executor(workspace: str | None = None) -> AgentExecutor:

@@ -7,9 +7,11 @@ input model, its description from the docstring).
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar, get_type_hints
 
 from pydantic import BaseModel
@@ -29,7 +31,8 @@ class Tool:
     func: Callable[[Any], BaseModel]
 
     def json_schema(self) -> dict[str, Any]:
-        return self.input_model.model_json_schema()
+        """The JSON schema of the input model (the caller's own copy)."""
+        return copy.deepcopy(input_schema(self.input_model))
 
     def call(self, arguments: BaseModel | dict[str, Any]) -> BaseModel:
         """Validate ``arguments`` into the input model and run the tool."""
@@ -42,6 +45,12 @@ class Tool:
 
 
 _REGISTRY: dict[str, Tool] = {}
+
+
+@lru_cache(maxsize=512)
+def input_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema, computed once per class (shared: do not mutate it)."""
+    return model.model_json_schema()
 
 
 def tool(name: str | None = None) -> Callable[[Callable[[In], Out]], Callable[[In], Out]]:

@@ -1,0 +1,152 @@
+"""One engine per ``Nexus``: runs on one event loop share it; ``aclose`` releases it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nexus_agents.api import Nexus
+from nexus_agents.data.demo import generate_demo
+from nexus_agents.runs.engine import Engine
+from nexus_agents.testing import MockLLMServer
+from nexus_agents.testing.playbook_author import AuthorScenario, PlaybookAuthor
+
+NOW = "2026-11-27T10:20:00+00:00"
+
+
+def alert(n: int) -> dict[str, Any]:
+    return {
+        "id": f"ALERT-T-{n:03d}",
+        "service": "exports",
+        "title": "exports are slow",
+        "detected_at": "2026-11-27T10:00:00+00:00",
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("engine") / "ws"
+    generate_demo(path, seed=7)
+    return path
+
+
+@pytest.fixture
+def ws(demo_ws: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "ws"
+    shutil.copytree(demo_ws, target)
+    return target
+
+
+@pytest.fixture
+def server() -> Iterator[MockLLMServer]:
+    with MockLLMServer(responder=PlaybookAuthor(AuthorScenario(proposed_severity="P3"))) as srv:
+        yield srv
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Engine]:
+    """Every engine ``Engine.open`` hands out during the test."""
+    engines: list[Engine] = []
+    original = Engine.open
+
+    async def spy(*args: Any, **kwargs: Any) -> Engine:
+        engine = await original(*args, **kwargs)
+        engines.append(engine)
+        return engine
+
+    monkeypatch.setattr(Engine, "open", spy)
+    return engines
+
+
+def nexus(ws: Path, server: MockLLMServer) -> Nexus:
+    return Nexus.from_workspace(
+        ws, env={"NEXUS_LLM_BASE_URL": server.base_url, "NEXUS_LLM_API_KEY": "sk-test"}
+    )
+
+
+def comparable(result: Any) -> dict[str, Any]:
+    """What a user reads of a run, minus what differs between any two runs (ids, times)."""
+    artifacts = {
+        step: {k: v for k, v in data.items() if k != "meta"}
+        for step, data in result.artifacts.items()
+    }
+    return {"status": result.status, "artifacts": artifacts, "error": result.error}
+
+
+async def test_two_runs_on_one_nexus_reuse_one_engine(
+    ws: Path, server: MockLLMServer, opened: list[Engine]
+) -> None:
+    nx = nexus(ws, server)
+    first = await nx.arun("incident_response", {"alert": alert(1), "now": NOW})
+    second = await nx.arun("incident_response", {"alert": alert(2), "now": NOW})
+    again = await nx.aresult(first.run_id)
+    assert first.status == second.status == "succeeded"
+    assert again.artifacts == first.artifacts
+    assert len(opened) == 1
+    await nx.aclose()
+
+
+async def test_concurrent_runs_share_the_engine_and_all_finish(
+    ws: Path, server: MockLLMServer, opened: list[Engine]
+) -> None:
+    async with nexus(ws, server) as nx:
+        results = await asyncio.gather(
+            *(nx.arun("incident_response", {"alert": alert(n), "now": NOW}) for n in range(12))
+        )
+    assert [r.status for r in results] == ["succeeded"] * 12
+    assert len({r.run_id for r in results}) == 12
+    assert len(opened) == 1
+
+
+async def test_aclose_closes_the_engine_and_the_next_run_opens_a_new_one(
+    ws: Path, server: MockLLMServer, opened: list[Engine]
+) -> None:
+    nx = nexus(ws, server)
+    await nx.arun("incident_response", {"alert": alert(1), "now": NOW})
+    await nx.aclose()
+    assert opened[0]._owns == []  # its store and checkpoint connections were closed
+    with pytest.raises(ValueError, match="no active connection"):
+        await opened[0].store.get_run("anything")
+    later = await nx.arun("incident_response", {"alert": alert(2), "now": NOW})
+    assert later.status == "succeeded"
+    assert len(opened) == 2
+    await nx.aclose()
+    await nx.aclose()  # closing twice is harmless
+
+
+async def test_results_equal_those_of_a_fresh_nexus(
+    ws: Path, server: MockLLMServer, opened: list[Engine]
+) -> None:
+    shared = nexus(ws, server)
+    await shared.arun("incident_response", {"alert": alert(1), "now": NOW})  # engine warm
+    reused = await shared.arun("incident_response", {"alert": alert(2), "now": NOW})
+    await shared.aclose()
+    async with nexus(ws, server) as fresh:
+        alone = await fresh.arun("incident_response", {"alert": alert(2), "now": NOW})
+    assert reused.artifacts  # a run that produced something
+    assert comparable(reused) == comparable(alone)
+
+
+def test_sync_calls_open_and_close_their_own_engine(
+    ws: Path, server: MockLLMServer, opened: list[Engine]
+) -> None:
+    nx = nexus(ws, server)
+    first = nx.run("incident_response", {"alert": alert(1), "now": NOW})
+    second = nx.run("incident_response", {"alert": alert(2), "now": NOW})
+    assert first.status == second.status == "succeeded"
+    assert len(opened) == 2  # asyncio.run makes a new loop per call
+    assert all(engine._owns == [] for engine in opened)  # both closed with their loop
+
+
+def test_a_run_left_open_is_closed_when_its_loop_ends(
+    ws: Path, server: MockLLMServer, opened: list[Engine]
+) -> None:
+    nx = nexus(ws, server)
+    asyncio.run(nx.arun("incident_response", {"alert": alert(1), "now": NOW}))  # no aclose
+    assert len(opened) == 1
+    assert opened[0]._owns == []
