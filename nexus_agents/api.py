@@ -379,7 +379,6 @@ class _SharedEngine:
                 for stale in [s for s in live if s.orphaned]:
                     await stale.close()
                 engine = await open_engine()
-                _serialize_sqlite_store(engine)
                 keeper = self._keep()
                 await anext(keeper)
                 self._engine, self._keeper = engine, keeper
@@ -409,47 +408,3 @@ class _SharedEngine:
 _LIVE: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[_SharedEngine]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def _serialize_sqlite_store(engine: Engine) -> None:
-    """Make each store call on a shared SQLite connection run alone.
-
-    Calls from concurrent runs otherwise interleave on the one connection: a read whose
-    cursor is still open when another run's write arrives turns into a write transaction
-    on a stale snapshot, which SQLite refuses at once with "database is locked".
-    """
-    from nexus_agents.runs.store import SqliteDatabase
-
-    store = getattr(engine, "store", None)
-    db = getattr(store, "db", None)
-    if store is not None and isinstance(db, SqliteDatabase):
-        store.db = _SerializedDatabase(db)
-
-
-class _SerializedDatabase:
-    """A ``Database`` whose calls take turns (one event loop)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.dialect = inner.dialect
-        self._turn = asyncio.Lock()
-
-    async def execute(self, sql: str, params: Any = ()) -> None:
-        async with self._turn:
-            await self.inner.execute(sql, params)
-
-    async def fetchone(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
-        async with self._turn:
-            return await self.inner.fetchone(sql, params)  # type: ignore[no-any-return]
-
-    async def fetchall(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
-        async with self._turn:
-            return await self.inner.fetchall(sql, params)  # type: ignore[no-any-return]
-
-    async def create_schema(self, statements: Any) -> None:
-        async with self._turn:
-            await self.inner.create_schema(statements)
-
-    async def close(self) -> None:
-        async with self._turn:
-            await self.inner.close()

@@ -11,6 +11,7 @@ schema: column types, the auto-numbered key and the column giving insertion orde
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -205,37 +206,46 @@ async def connect_sqlite(path: str | Path) -> aiosqlite.Connection:
 
 
 class SqliteDatabase:
-    """``Database`` over one aiosqlite connection."""
+    """``Database`` over one aiosqlite connection.
+
+    Calls take turns: concurrent runs sharing the connection would otherwise interleave,
+    and a read whose cursor is still open when another run's write arrives becomes a
+    write on a stale snapshot, which SQLite refuses with "database is locked".
+    """
 
     dialect = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        self._turn = asyncio.Lock()
 
     @classmethod
     async def connect(cls, path: str | Path) -> SqliteDatabase:
         return cls(await connect_sqlite(path))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self.conn.execute(sql, tuple(params))
+        async with self._turn:
+            await self.conn.execute(sql, tuple(params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self._turn, self.conn.execute(sql, tuple(params)) as cur:
             cur.row_factory = aiosqlite.Row
             row = await cur.fetchone()
         return None if row is None else dict(row)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        async with self.conn.execute(sql, tuple(params)) as cur:
+        async with self._turn, self.conn.execute(sql, tuple(params)) as cur:
             cur.row_factory = aiosqlite.Row
             rows = await cur.fetchall()
         return [dict(r) for r in rows]
 
     async def create_schema(self, statements: Sequence[str]) -> None:
-        await self.conn.executescript(";\n".join(statements) + ";")
+        async with self._turn:
+            await self.conn.executescript(";\n".join(statements) + ";")
 
     async def close(self) -> None:
-        await self.conn.close()
+        async with self._turn:
+            await self.conn.close()
 
 
 class RunRecord(BaseModel):
@@ -369,7 +379,17 @@ class RunStore:
         await self.db.execute(
             "INSERT INTO runs (run_id, graph, thread_id, status, started_at, updated_at, job, period,"
             " inputs, policy) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-            (run_id, graph, thread_id or run_id, now, now, job, period, _dumps(inputs or {}), policy),
+            (
+                run_id,
+                graph,
+                thread_id or run_id,
+                now,
+                now,
+                job,
+                period,
+                _dumps(inputs or {}),
+                policy,
+            ),
         )
         record = await self.get_run(run_id)
         assert record is not None
@@ -439,7 +459,15 @@ class RunStore:
         await self.db.execute(
             "INSERT INTO events (run_id, step, event, agent, at, duration_ms, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, step, event, agent, _now(), duration_ms, None if detail is None else _dumps(detail)),
+            (
+                run_id,
+                step,
+                event,
+                agent,
+                _now(),
+                duration_ms,
+                None if detail is None else _dumps(detail),
+            ),
         )
 
     async def events_for(self, run_id: str) -> list[EventRecord]:
@@ -458,8 +486,17 @@ class RunStore:
             "INSERT INTO usage (run_id, step, agent, model, prompt_tokens, completion_tokens,"
             " total_tokens, cost_usd, latency_ms, status, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
-                r.run_id, r.step, r.agent, r.model, r.prompt_tokens, r.completion_tokens,
-                r.total_tokens, r.cost_usd, r.latency_ms, r.status, r.at or _now(),
+                r.run_id,
+                r.step,
+                r.agent,
+                r.model,
+                r.prompt_tokens,
+                r.completion_tokens,
+                r.total_tokens,
+                r.cost_usd,
+                r.latency_ms,
+                r.status,
+                r.at or _now(),
             ),
         )
 
@@ -515,7 +552,9 @@ class RunStore:
         self, kind: str, *, include_failed: bool = False
     ) -> ArtifactRecord | None:
         """The newest artifact of ``kind``; runs that failed are skipped unless asked for."""
-        join = "" if include_failed else "JOIN runs r ON r.run_id = a.run_id AND r.status != 'failed'"
+        join = (
+            "" if include_failed else "JOIN runs r ON r.run_id = a.run_id AND r.status != 'failed'"
+        )
         order = self.db.dialect.order_column
         sql = (
             "SELECT a.run_id, a.step, a.kind, a.json, a.markdown, a.created_at"
