@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import duckdb
 
 _INT_RE = re.compile(r"[+-]?\d+")
+# Plain decimal notation only: no digit separators ("1_000"), no "nan"/"inf".
+_FLOAT_PATTERN = r"[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?"
+_FLOAT_RE = re.compile(_FLOAT_PATTERN)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH_RE = re.compile(r"\d{4}-\d{2}")
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?")
@@ -72,7 +75,8 @@ def _sql_checks(col: Column) -> list[tuple[str, str]]:
         checks.append((f"{v} IS NULL", "empty value"))
     bad_type = {
         "int": f"NOT regexp_full_match({v}, '[+-]?[0-9]+')",
-        "float": f"NOT coalesce(isfinite(TRY_CAST({v} AS DOUBLE)), false)",
+        "float": f"(NOT regexp_full_match({v}, '{_FLOAT_PATTERN}')"
+        f" OR NOT coalesce(isfinite(TRY_CAST({v} AS DOUBLE)), false))",
         "bool": f"lower({v}) NOT IN ('1', '0', 'true', 'false')",
         "date": f"(NOT regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
         f" OR TRY_CAST({v} AS DATE) IS NULL)",
@@ -133,6 +137,8 @@ def parse_value(col: Column, raw: object, tz: tzinfo) -> tuple[Any, str | None]:
                 raise ValueError
             value = int(text)
         elif col.type == "float":
+            if not _FLOAT_RE.fullmatch(text):
+                raise ValueError
             value = float(text)
             if value != value or value in (float("inf"), float("-inf")):
                 raise ValueError

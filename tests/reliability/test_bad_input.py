@@ -190,3 +190,16 @@ def test_a_missing_table_is_no_data_not_a_zero(
     ltv_cac = report.by_key()["ltv_cac"]
     assert ltv_cac.status == "no_data" and ltv_cac.value is None
     assert "subscriptions.csv" in ltv_cac.detail
+
+
+@pytest.mark.parametrize("cell", ["1_000", "1,5", "nan", "inf", "0x10", "5e"])
+def test_numbers_outside_plain_decimal_notation_are_rejected(tmp_path: Path, cell: str) -> None:
+    from nexus_agents.data.rows import subscription_rows
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "subscriptions.csv").write_text(
+        f'month,customer_id,mrr\n2026-10,c1,100\n2026-10,c2,"{cell}"\n', encoding="utf-8"
+    )
+    with pytest.raises(DataError) as err:
+        subscription_rows(Workspace(tmp_path))
+    assert (err.value.line, err.value.column) == (3, "mrr")
