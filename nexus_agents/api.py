@@ -79,6 +79,7 @@ class Nexus:
     ) -> None:
         self.config = config
         self._model = model
+        self._owns_model = model is None  # a model built here is closed here
         self.integration = integration
         self.listeners = list(listeners or [])
         self.db_path = Path(db_path) if db_path else None
@@ -169,7 +170,15 @@ class Nexus:
         if shared is not None and shared.loop is not loop and shared.loop.is_closed():
             shared = self._shared = None  # its loop ended; the loop's shutdown closed it
         if shared is None:
-            shared = self._shared = _SharedEngine(loop)
+            # a weak method: the shared engine must not keep this Nexus alive (see below)
+            close_model = weakref.WeakMethod(self._close_model)
+
+            async def also_close() -> None:
+                method = close_model()
+                if method is not None:
+                    await method()
+
+            shared = self._shared = _SharedEngine(loop, also_close)
             # a Nexus dropped without aclose leaves its engine to the next opener or the loop
             weakref.finalize(self, shared.orphan)
         if shared.loop is loop:
@@ -179,10 +188,18 @@ class Nexus:
             yield engine
 
     async def aclose(self) -> None:
-        """Close the shared engine, if one is open (the next call opens a new one)."""
+        """Close the shared engine, if one is open, and the HTTP client of the model this
+        ``Nexus`` built (the next call opens new ones)."""
         shared, self._shared = self._shared, None
         if shared is not None:
             await shared.close()
+        await self._close_model()
+
+    async def _close_model(self) -> None:
+        """Close the running loop's HTTP client of a model built by this ``Nexus``."""
+        close = getattr(self._model, "aclose", None) if self._owns_model else None
+        if close is not None:
+            await close()
 
     async def __aenter__(self) -> Nexus:
         return self
@@ -299,7 +316,7 @@ class Nexus:
         the_period = parse_period(label)
         as_of = min(self.workspace.now(), the_period.end)
         state = {"inputs": dict(inputs or {}), "period": label, "values": {}, "artifacts": {}}
-        with use_workspace(self.workspace):
+        with use_workspace(self.workspace), self.workspace.pinned():
             bundle = await asyncio.to_thread(
                 builder_for(spec.output),
                 FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state),
@@ -360,8 +377,13 @@ class _SharedEngine:
     opened on the same loop.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        also_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.loop = loop
+        self.also_close = also_close  # closed with the engine (e.g. the model's HTTP client)
         self.orphaned = False
         self._lock = asyncio.Lock()
         self._engine: Engine | None = None
@@ -395,7 +417,11 @@ class _SharedEngine:
         engine, self._engine = self._engine, None
         _LIVE.get(self.loop, set()).discard(self)
         if engine is not None:
-            await engine.close()
+            try:
+                await engine.close()
+            finally:
+                if self.also_close is not None:
+                    await self.also_close()
 
     async def close(self) -> None:
         keeper, self._keeper = self._keeper, None

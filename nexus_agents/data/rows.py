@@ -196,6 +196,30 @@ def _read(
     sql = f"SELECT {', '.join(q(n) for n in names)} FROM {q(table)}"
     if where:
         sql += f" WHERE {where}"
+    if isinstance(source, Workspace):
+        # rows are frozen; each caller gets its own list of the shared ones
+        workspace = source
+        key = ("rows", table, model, where, tuple(params or ()))
+        try:
+            hash(key)
+        except TypeError:  # unhashable parameters: no caching
+            return _query(workspace, table, sql, names, model, params)
+        return list(
+            workspace.memoized(key, lambda: _query(workspace, table, sql, names, model, params))
+        )
+    return _query(source, table, sql, names, model, params)
+
+
+def _query(
+    source: Workspace | duckdb.DuckDBPyConnection,
+    table: str,
+    sql: str,
+    names: list[str],
+    model: type[R],
+    params: list[Any] | None,
+) -> list[R]:
+    from nexus_agents.data.workspace import Workspace
+
     owned = isinstance(source, Workspace)
     conn = source.connect([table]) if isinstance(source, Workspace) else source
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +26,9 @@ MEMO_SIZE = 128  # derived results (KPI reports ...) kept per workspace
 T = TypeVar("T")
 # (mtime_ns, size, inode) of a data file, or None when the file is missing
 FileSignature = tuple[int, int, int] | None
+
+# file -> signature, seen once per ``Workspace.pinned()`` block (threads started in it share it)
+_PINNED: ContextVar[dict[Path, FileSignature] | None] = ContextVar("nexus_pinned", default=None)
 
 
 class Workspace:
@@ -88,12 +93,28 @@ class Workspace:
         return moment.astimezone(self.tz).replace(tzinfo=None)
 
     def signature(self, table: str) -> FileSignature:
-        """What identifies the current content of the table's file (None when missing)."""
+        """What identifies the current content of the table's file (None when missing).
+
+        Inside ``pinned()`` each file is looked at once and the answer reused.
+        """
+        path = self.file_for(table)
+        pins = _PINNED.get()
+        if pins is None:
+            return _stat(path)
+        if path not in pins:
+            pins[path] = _stat(path)
+        return pins[path]
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """One view of the data files for the block (e.g. one facts build): their
+        signatures are read once, not on every query. Edits made to the files while the
+        block runs are picked up by the next use after it."""
+        token = _PINNED.set({})
         try:
-            st = self.file_for(table).stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+            yield
+        finally:
+            _PINNED.reset(token)
 
     def data_signature(self) -> tuple[FileSignature, ...]:
         """The signature of every table's file, in schema order."""
@@ -179,5 +200,13 @@ class Workspace:
             # a half-loaded table must not be visible to later cursors
             db.execute(f"DROP VIEW IF EXISTS {q(spec.name)}")
             raise
-        if signature == self.signature(name):  # not rewritten while it was being read
+        if signature == _stat(self.data_dir / spec.file):  # not rewritten while being read
             self._loaded[name] = signature
+
+
+def _stat(path: Path) -> FileSignature:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)

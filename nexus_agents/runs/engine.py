@@ -46,22 +46,112 @@ class RunResult(BaseModel):
     error: str | None = None
 
 
-async def _open_checkpointer(location: Path | SecretStr) -> tuple[Any, Any]:
-    """LangGraph's saver for ``location`` and the connection to close after it."""
+CHECKPOINT_CONNECTIONS = 4  # SQLite connections the checkpoints of concurrent runs spread over
+
+
+def _sqlite_saver_class() -> type[Any]:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    class SetupOnceSqliteSaver(AsyncSqliteSaver):
+        """LangGraph's saver without its per-call setup check: the tables are created once
+        when the connection opens, so reads and writes queue for the lock only once."""
+
+        async def setup(self) -> None:
+            if not self.is_setup:
+                await super().setup()
+
+    return SetupOnceSqliteSaver
+
+
+def _sharded_saver(shards: list[Any]) -> Any:
+    """One checkpointer over several savers of the same SQLite file.
+
+    Each run (thread) always uses the same saver, so its checkpoints are written in order
+    and committed before the next step as with one connection; different runs no longer
+    wait for each other's writes behind a single connection lock.
+    """
+    import zlib
+
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    def pick(config: Any) -> Any:
+        thread = ((config or {}).get("configurable") or {}).get("thread_id")
+        if thread is None:
+            return shards[0]
+        return shards[zlib.crc32(str(thread).encode()) % len(shards)]
+
+    def by_thread(thread_id: Any) -> Any:
+        return pick({"configurable": {"thread_id": thread_id}})
+
+    class ShardedSaver(BaseCheckpointSaver[Any]):
+        def __init__(self) -> None:
+            super().__init__(serde=shards[0].serde)
+
+        def get_next_version(self, current: Any, channel: None) -> Any:
+            return shards[0].get_next_version(current, channel)
+
+        def get_tuple(self, config: Any) -> Any:
+            return pick(config).get_tuple(config)
+
+        def list(self, config: Any, **kwargs: Any) -> Any:
+            return pick(config).list(config, **kwargs)
+
+        def put(self, config: Any, *args: Any) -> Any:
+            return pick(config).put(config, *args)
+
+        def put_writes(self, config: Any, *args: Any, **kwargs: Any) -> None:
+            pick(config).put_writes(config, *args, **kwargs)
+
+        def delete_thread(self, thread_id: str) -> None:
+            by_thread(thread_id).delete_thread(thread_id)
+
+        def get_delta_channel_history(self, *, config: Any, channels: Any) -> Any:
+            return pick(config).get_delta_channel_history(config=config, channels=channels)
+
+        async def aget_tuple(self, config: Any) -> Any:
+            return await pick(config).aget_tuple(config)
+
+        async def alist(self, config: Any, **kwargs: Any) -> Any:
+            async for item in pick(config).alist(config, **kwargs):
+                yield item
+
+        async def aput(self, config: Any, *args: Any) -> Any:
+            return await pick(config).aput(config, *args)
+
+        async def aput_writes(self, config: Any, *args: Any, **kwargs: Any) -> None:
+            await pick(config).aput_writes(config, *args, **kwargs)
+
+        async def adelete_thread(self, thread_id: str) -> None:
+            await by_thread(thread_id).adelete_thread(thread_id)
+
+        async def aget_delta_channel_history(self, *, config: Any, channels: Any) -> Any:
+            return await pick(config).aget_delta_channel_history(config=config, channels=channels)
+
+    return ShardedSaver()
+
+
+async def _open_checkpointer(location: Path | SecretStr) -> tuple[Any, list[Any]]:
+    """LangGraph's saver for ``location`` and the connections to close after it."""
     if isinstance(location, SecretStr):
         from nexus_agents.runs.postgres import open_checkpointer
 
-        return await open_checkpointer(location.get_secret_value())
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    conn = await connect_sqlite(location)
+        saver, conn = await open_checkpointer(location.get_secret_value())
+        return saver, [conn]
+    saver_class = _sqlite_saver_class()
+    conns: list[Any] = []
     try:
-        saver = AsyncSqliteSaver(conn)
-        await saver.setup()
+        shards = []
+        for _ in range(CHECKPOINT_CONNECTIONS):
+            conn = await connect_sqlite(location)
+            conns.append(conn)
+            shard = saver_class(conn)
+            await shard.setup()
+            shards.append(shard)
     except BaseException:
-        await conn.close()
+        for conn in conns:
+            await conn.close()
         raise
-    return saver, conn
+    return _sharded_saver(shards), conns
 
 
 class Engine:
@@ -114,7 +204,7 @@ class Engine:
             integration = WorkspaceIntegration(workspace)
         store = await RunStore.open(location)
         try:
-            saver, conn = await _open_checkpointer(location)
+            saver, conns = await _open_checkpointer(location)
         except BaseException:
             await store.close()
             raise
@@ -126,7 +216,7 @@ class Engine:
             integration=integration,
             auto_approve_policy=auto_approve_policy,
             config=config,
-            owns=[store, conn],
+            owns=[store, *conns],
         )
 
     async def close(self) -> None:
@@ -177,7 +267,9 @@ class Engine:
         existing = await self.store.get_run(run_id)
         if existing is not None:
             if existing.graph != graph_name:
-                raise ValueError(f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}")
+                raise ValueError(
+                    f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}"
+                )
             if existing.status in ("running", "failed"):
                 return await self.resume(run_id)
             return await self.result(run_id)
@@ -306,7 +398,9 @@ class Engine:
             await self.store.set_status(run_id, "waiting_approval", pending=pending)
         elif snapshot.next:
             await self.store.set_status(
-                run_id, "failed", error=f"stopped before {', '.join(snapshot.next)} without finishing"
+                run_id,
+                "failed",
+                error=f"stopped before {', '.join(snapshot.next)} without finishing",
             )
         else:
             await self.store.set_status(run_id, "succeeded")

@@ -182,7 +182,7 @@ class AgentExecutor:
                 "attempt": ctx.attempt,
             }
         )
-        with use_workspace(self.workspace):
+        with use_workspace(self.workspace), self.workspace.pinned():
             # Off the event loop, so parallel branches compute their facts concurrently;
             # the thread gets a copy of this context (the bound workspace included).
             bundle = await asyncio.to_thread(builder_for(kind), facts_ctx)

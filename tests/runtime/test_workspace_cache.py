@@ -121,3 +121,24 @@ async def test_facts_computed_off_the_event_loop_see_the_bound_workspace(ws: Wor
     with use_workspace(ws):
         values = await asyncio.gather(*(asyncio.to_thread(in_thread) for _ in range(4)))
     assert values == [pytest.approx(25.0)] * 4
+
+
+def test_pinned_block_reads_one_view_and_sees_edits_after_it(ws: Workspace) -> None:
+    nps_file = ws.data_dir / "nps.csv"
+    before = compute_kpi(ws, "nps", NOVEMBER, AS_OF).value
+    with ws.pinned():
+        assert compute_kpi(ws, "nps", NOVEMBER, AS_OF).value == before
+        # 4 promoters now: NPS 100; inside the block the step keeps its one view
+        rewrite(nps_file, nps_rows(10, 10, 9, 9))
+        assert compute_kpi(ws, "nps", NOVEMBER, AS_OF).value == before
+    assert compute_kpi(ws, "nps", NOVEMBER, AS_OF).value == 100.0
+
+
+def test_cached_rows_follow_the_file_and_are_private_copies(ws: Workspace) -> None:
+    from nexus_agents.data.rows import nps_rows as read_nps
+
+    first = read_nps(ws)
+    first.clear()  # a caller mutating its list must not change what others read
+    assert [r.score for r in read_nps(ws)] == [10, 9, 7, 3]
+    rewrite(ws.data_dir / "nps.csv", nps_rows(1))
+    assert [r.score for r in read_nps(ws)] == [1]
