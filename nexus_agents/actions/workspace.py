@@ -61,6 +61,11 @@ class WorkspaceIntegration:
         self.log_path = self.workspace / "actions.jsonl"
         self.backlog_path = self.workspace / "data" / "backlog.csv"
         self._lock = asyncio.Lock()
+        # The log read so far: rows by idempotency key, and where reading stopped. Other
+        # processes may append too, so each lookup reads only what was added since.
+        self._known: dict[str, dict[str, Any]] = {}
+        self._order: list[str] = []
+        self._offset = 0
 
     async def deploy(self, request: ActionRequest) -> ActionResult:
         return await self._record(request, "deployment recorded")
@@ -86,7 +91,8 @@ class WorkspaceIntegration:
 
     def executed_keys(self) -> list[str]:
         """Idempotency keys of every action in the log, in order."""
-        return [row["idempotency_key"] for row in self._rows()]
+        self._refresh()
+        return list(self._order)
 
     # ------------------------------------------------------------------ internals
 
@@ -99,20 +105,32 @@ class WorkspaceIntegration:
             self._log(request, result)
             return result
 
-    def _rows(self) -> list[dict[str, Any]]:
+    def _refresh(self) -> None:
         if not self.log_path.is_file():
-            return []
-        rows = []
-        for line in self.log_path.read_text(encoding="utf-8").splitlines():
+            self._known, self._order, self._offset = {}, [], 0
+            return
+        size = self.log_path.stat().st_size
+        if size < self._offset:  # the log was replaced: read it again from the start
+            self._known, self._order, self._offset = {}, [], 0
+        if size == self._offset:
+            return
+        with self.log_path.open("rb") as fh:
+            fh.seek(self._offset)
+            chunk = fh.read(size - self._offset)
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits
+        self._offset += len(complete)
+        for line in complete.decode("utf-8").splitlines():
             if line.strip():
-                rows.append(json.loads(line))
-        return rows
+                row = json.loads(line)
+                key = row.get("idempotency_key")
+                if key not in self._known:
+                    self._order.append(key)
+                self._known[key] = row
 
     def _logged(self, key: str) -> ActionResult | None:
-        for row in self._rows():
-            if row.get("idempotency_key") == key:
-                return ActionResult.model_validate(row.get("result") or {})
-        return None
+        self._refresh()
+        row = self._known.get(key)
+        return None if row is None else ActionResult.model_validate(row.get("result") or {})
 
     def _log(self, request: ActionRequest, result: ActionResult) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -147,3 +147,23 @@ async def test_appended_backlog_rows_keep_the_file_loadable(tmp_path: Path) -> N
     assert not added.scored and rows[0].scored
     raw = (data / "backlog.csv").read_bytes()
     assert raw.count(b"\r\n") == 3 and b"\n\n" not in raw
+
+
+async def test_an_action_logged_by_another_process_is_not_repeated(tmp_path: Path) -> None:
+    from nexus_agents.actions.base import ActionRequest
+    from nexus_agents.actions.workspace import WorkspaceIntegration
+
+    def deploy(step: str) -> ActionRequest:
+        return ActionRequest(
+            run_id="r1", step_id=step, idempotency_key=f"r1:{step}", kind="deploy", payload={}
+        )
+
+    first, second = WorkspaceIntegration(tmp_path), WorkspaceIntegration(tmp_path)
+    await second.deploy(deploy("warm_up"))  # second has read the log up to here
+    await first.deploy(deploy("ship"))
+    with (tmp_path / "actions.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"idempotency_key": "r1:half-writ')  # another writer, mid-line
+    await second.deploy(deploy("ship"))  # must find first's record, not deploy again
+    lines = (tmp_path / "actions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sum('"r1:ship"' in line for line in lines) == 1
+    assert second.executed_keys() == ["r1:warm_up", "r1:ship"]
