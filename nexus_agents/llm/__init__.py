@@ -7,8 +7,9 @@ tests; ``run_structured`` turns any of them into typed, validated answers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nexus_agents._lazy import lazy_exports
 from nexus_agents.llm.call_record import CallRecord
 from nexus_agents.llm.factory import build_chat_model
 from nexus_agents.llm.interface import (
@@ -73,9 +74,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "OpenAIChatModel":
-        from nexus_agents.llm.openai_model import OpenAIChatModel
-
-        return OpenAIChatModel
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"OpenAIChatModel": "nexus_agents.llm.openai_model"}, globals()
+)
