@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime
 from functools import cached_property
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     import duckdb
 
 DATA_DIR = "data"
+CACHE_FILE = ".nexus/data-cache.duckdb"  # validated tables kept between processes
+_CACHE_ALIAS = "nexus_data_cache"
+_CACHE_FORMAT = 1
 MEMO_SIZE = 128  # derived results (KPI reports ...) kept per workspace
 
 T = TypeVar("T")
@@ -29,6 +33,9 @@ FileSignature = tuple[int, int, int] | None
 
 # file -> signature, seen once per ``Workspace.pinned()`` block (threads started in it share it)
 _PINNED: ContextVar[dict[Path, FileSignature] | None] = ContextVar("nexus_pinned", default=None)
+# DuckDB's file lock is per process: two databases of one process must not write the
+# cache file at the same time, so every use of it in this process goes through this lock
+_CACHE_LOCK = threading.Lock()
 
 
 class Workspace:
@@ -36,7 +43,9 @@ class Workspace:
 
     Validated tables are loaded once into an in-memory database kept by the workspace and
     reloaded when their file changes (mtime, size or inode); each ``connect()`` hands out
-    a cursor of it, which the caller closes. ``memoized`` caches results derived from the
+    a cursor of it, which the caller closes. Validated tables are also kept in
+    ``.nexus/data-cache.duckdb`` under the content hash of their file, so a new process
+    reads an unchanged file from there instead of parsing and checking it again. ``memoized`` caches results derived from the
     data the same way. Both are safe to use from several threads.
     """
 
@@ -54,6 +63,10 @@ class Workspace:
     @property
     def data_dir(self) -> Path:
         return self.path / DATA_DIR
+
+    @property
+    def cache_file(self) -> Path:
+        return self.path / CACHE_FILE
 
     @property
     def config_file(self) -> Path:
@@ -131,8 +144,9 @@ class Workspace:
         names = list(TABLES) if tables is None else [get_table(t).name for t in tables]
         with self._lock:
             db = self._database()
-            for name in names:
-                self._ensure_loaded(db, name)
+            stale = [n for n in dict.fromkeys(names) if self._loaded.get(n, 0) != self.signature(n)]
+            if stale:
+                self._load(db, stale)
             cursor = db.cursor()
         try:
             cursor.execute(f"SET TimeZone = '{self.tz.key}'")
@@ -181,27 +195,166 @@ class Workspace:
             self._db = db
         return self._db
 
-    def _ensure_loaded(self, db: duckdb.DuckDBPyConnection, name: str) -> None:
+    def _load(self, db: duckdb.DuckDBPyConnection, names: list[str]) -> None:
+        """Bring ``names`` up to date: from the cache when a file is unchanged, else load
+        and validate it (and store the result in the cache)."""
         from nexus_agents.data.loader import create_empty, load_table, q
 
-        spec = TABLES[name]
-        signature = self.signature(name)
-        if name in self._loaded and self._loaded[name] == signature:
-            return
-        self._loaded.pop(name, None)
+        signatures = {name: self.signature(name) for name in names}
+        keys: dict[str, str] = {}
+        for name, signature in signatures.items():
+            self._loaded.pop(name, None)
+            if signature is not None:
+                key = self._cache_key(name)
+                if key is not None:
+                    keys[name] = key
+        from_cache = self._read_cache(db, keys)
+        fresh: dict[str, str] = {}
         try:
-            if signature is None:
-                create_empty(db, spec)
-            else:
-                load_table(
-                    db, spec, self.data_dir / spec.file, self.tz, shown=f"{DATA_DIR}/{spec.file}"
+            for name in names:
+                spec = TABLES[name]
+                path = self.data_dir / spec.file
+                signature = signatures[name]
+                if name not in from_cache:
+                    try:
+                        if signature is None:
+                            create_empty(db, spec)
+                        else:
+                            load_table(db, spec, path, self.tz, shown=f"{DATA_DIR}/{spec.file}")
+                    except BaseException:
+                        # a half-loaded table must not be visible to later cursors
+                        db.execute(f"DROP VIEW IF EXISTS {q(spec.name)}")
+                        raise
+                    if name in keys:
+                        fresh[name] = keys[name]
+                if signature == _stat(path):  # not rewritten while being read
+                    self._loaded[name] = signature
+                else:
+                    fresh.pop(name, None)
+        finally:
+            self._write_cache(db, fresh)
+
+    def _cache_key(self, name: str) -> str | None:
+        """Content hash of the table's file plus everything its loaded form depends on."""
+        digest = hashlib.sha256(_code_fingerprint().encode())
+        digest.update(TABLES[name].model_dump_json().encode())
+        digest.update(self.tz.key.encode())
+        try:
+            with self.file_for(name).open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except OSError:
+            return None
+        return digest.hexdigest()
+
+    def _read_cache(self, db: duckdb.DuckDBPyConnection, keys: dict[str, str]) -> set[str]:
+        """Restore the tables whose stored key matches; any cache trouble means a miss."""
+        import duckdb
+
+        from nexus_agents.data.loader import q
+
+        if not keys or not self.cache_file.is_file():
+            return set()
+        restored: set[str] = set()
+        with _CACHE_LOCK:
+            try:
+                db.execute(f"ATTACH {_lit(str(self.cache_file))} AS {_CACHE_ALIAS} (READ_ONLY)")
+            except duckdb.Error:
+                return set()
+            try:
+                stored = dict(
+                    db.execute(f"SELECT name, key FROM {_CACHE_ALIAS}.main.nexus_tables").fetchall()
                 )
-        except BaseException:
-            # a half-loaded table must not be visible to later cursors
-            db.execute(f"DROP VIEW IF EXISTS {q(spec.name)}")
-            raise
-        if signature == _stat(self.data_dir / spec.file):  # not rewritten while being read
-            self._loaded[name] = signature
+                for name, key in keys.items():
+                    if stored.get(name) != key:
+                        continue
+                    store = q(f"_t_{name}")
+                    db.execute(
+                        f"CREATE OR REPLACE TABLE {store} AS "
+                        f"SELECT * FROM {_CACHE_ALIAS}.main.{q('t_' + name)}"
+                    )
+                    db.execute(f"CREATE OR REPLACE VIEW {q(name)} AS SELECT * FROM {store}")
+                    restored.add(name)
+            except duckdb.Error:
+                pass
+            finally:
+                _detach(db)
+        return restored
+
+    def _write_cache(self, db: duckdb.DuckDBPyConnection, fresh: dict[str, str]) -> None:
+        """Store freshly validated tables; a locked or unusable cache is left alone."""
+        import duckdb
+
+        from nexus_agents.data.loader import q
+
+        if not fresh:
+            return
+        target = self.cache_file
+        with _CACHE_LOCK:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    db.execute(f"ATTACH {_lit(str(target))} AS {_CACHE_ALIAS}")
+                except duckdb.Error as exc:
+                    if "lock" in str(exc).lower() or not target.is_file():
+                        return  # another process is using it
+                    # not a readable database: start a new one
+                    target.unlink()
+                    target.with_name(target.name + ".wal").unlink(missing_ok=True)
+                    db.execute(f"ATTACH {_lit(str(target))} AS {_CACHE_ALIAS}")
+            except (OSError, duckdb.Error):
+                return
+            try:
+                db.execute("BEGIN TRANSACTION")
+                db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {_CACHE_ALIAS}.main.nexus_tables "
+                    "(name VARCHAR PRIMARY KEY, key VARCHAR NOT NULL)"
+                )
+                for name, key in fresh.items():
+                    db.execute(
+                        f"CREATE OR REPLACE TABLE {_CACHE_ALIAS}.main.{q('t_' + name)} AS "
+                        f"SELECT * FROM memory.main.{q(name)}"
+                    )
+                    db.execute(
+                        f"DELETE FROM {_CACHE_ALIAS}.main.nexus_tables WHERE name = ?", [name]
+                    )
+                    db.execute(
+                        f"INSERT INTO {_CACHE_ALIAS}.main.nexus_tables VALUES (?, ?)", [name, key]
+                    )
+                db.execute("COMMIT")
+            except duckdb.Error:
+                with suppress(duckdb.Error):
+                    db.execute("ROLLBACK")
+            finally:
+                _detach(db)
+
+
+def _detach(db: duckdb.DuckDBPyConnection) -> None:
+    import duckdb
+
+    with suppress(duckdb.Error):
+        db.execute(f"DETACH {_CACHE_ALIAS}")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_FINGERPRINT: list[str] = []
+
+
+def _code_fingerprint() -> str:
+    """Identifies the loading code and DuckDB version: a new one invalidates the cache."""
+    if not _FINGERPRINT:
+        import duckdb
+
+        from nexus_agents.data import loader, schema
+
+        digest = hashlib.sha256(f"{_CACHE_FORMAT}:{duckdb.__version__}".encode())
+        for module in (loader, schema):
+            digest.update(Path(str(module.__file__)).read_bytes())
+        _FINGERPRINT.append(digest.hexdigest())
+    return _FINGERPRINT[0]
 
 
 def _stat(path: Path) -> FileSignature:
