@@ -25,7 +25,7 @@ from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
 from nexus_agents.periods import Period, parse_period
 from nexus_agents.runtime.agent_runner import run_agent
 from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
-from nexus_agents.runtime.facts import FactsContext, builder_for
+from nexus_agents.runtime.facts import FactsContext, LoopBoundStore, builder_for
 
 if TYPE_CHECKING:
     from nexus_agents.agents.roster import Roster
@@ -141,7 +141,7 @@ class AgentExecutor:
             options=dict(step.options),
             attempt=ctx.attempt,
             max_attempts=ctx.max_attempts,
-            store=_LoopBound(ctx.run.store, asyncio.get_running_loop())
+            store=LoopBoundStore(ctx.run.store, asyncio.get_running_loop())
             if ctx.run.store is not None
             else None,
             step_id=ctx.step_id,
@@ -237,36 +237,6 @@ class AgentExecutor:
                 for tc in outcome.tool_calls
             ],
         )
-
-
-class _LoopBound:
-    """A run store as seen by a facts builder running in a worker thread.
-
-    Its coroutines run on the store's own event loop (its connection belongs there); the
-    builder's thread waits for the result. On that loop's thread it hands back the
-    coroutine itself, for the caller to await.
-    """
-
-    def __init__(self, store: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self._store = store
-        self._loop = loop
-
-    def __getattr__(self, name: str) -> Any:
-        member = getattr(self._store, name)
-        if not asyncio.iscoroutinefunction(member):
-            return member
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            coro = member(*args, **kwargs)
-            try:
-                on_loop = asyncio.get_running_loop() is self._loop
-            except RuntimeError:
-                on_loop = False
-            if on_loop:
-                return coro
-            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-
-        return call
 
 
 def default_executor(workspace: str | None = None) -> AgentExecutor:

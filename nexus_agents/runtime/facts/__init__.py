@@ -10,6 +10,7 @@ modules of this package, one per area, and are imported by ``builder_for``.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,14 @@ if TYPE_CHECKING:
     from nexus_agents.data.workspace import Workspace
     from nexus_agents.runs.store import RunStore
 
-__all__ = ["FactBundle", "FactsContext", "builder_for", "facts_builder", "known_builders"]
+__all__ = [
+    "FactBundle",
+    "FactsContext",
+    "LoopBoundStore",
+    "builder_for",
+    "facts_builder",
+    "known_builders",
+]
 
 # Modules of this package holding built-in builders (imported on first lookup).
 _BUILTIN_MODULES: tuple[str, ...] = (
@@ -96,3 +104,33 @@ def builder_for(kind: str) -> Builder:
 def known_builders() -> list[str]:
     _load_builtins()
     return sorted(_BUILDERS)
+
+
+class LoopBoundStore:
+    """A run store as seen by a facts builder running in a worker thread.
+
+    Its coroutines run on the store's own event loop (its connection belongs there); the
+    builder's thread waits for the result. On that loop's thread it hands back the
+    coroutine itself, for the caller to await.
+    """
+
+    def __init__(self, store: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._store = store
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        member = getattr(self._store, name)
+        if not asyncio.iscoroutinefunction(member):
+            return member
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            coro = member(*args, **kwargs)
+            try:
+                on_loop = asyncio.get_running_loop() is self._loop
+            except RuntimeError:
+                on_loop = False
+            if on_loop:
+                return coro
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+        return call

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -103,20 +102,16 @@ def run_artifact(ctx: FactsContext, kind: str, option: str | None = None) -> dic
 
 
 def _resolve(value: Any) -> Any:
+    """The value of a store call. The executor hands builders (which run in a worker
+    thread) a store whose calls already return values; a plain async store is awaited
+    here on a private loop, which only works where no event loop is running."""
     if not inspect.isawaitable(value):
         return value
 
     async def wait() -> Any:
         return await value
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(wait())
-    # Builders are synchronous and called from inside the run's event loop: wait for the
-    # store on a private loop in a helper thread (aiosqlite answers on the caller's loop).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, wait()).result()
+    return asyncio.run(wait())
 
 
 def latest_stored(ctx: FactsContext, kind: str) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from nexus_agents.data.demo import INJECTION_TEXT
 from nexus_agents.data.rows import ticket_rows
 from nexus_agents.periods import parse_period
 from nexus_agents.runs.store import RunStore
-from nexus_agents.runtime.facts import builder_for
+from nexus_agents.runtime.facts import LoopBoundStore, builder_for
 from nexus_agents.tools.kpis import compute_kpi, compute_kpis
 from nexus_agents.tools.sla import Ticket, TicketSlaInput, ticket_sla
 
@@ -64,7 +65,11 @@ async def test_snapshot_reports_delta_against_the_last_loop_ledger(
             "loop-1", "ledger", {**ledger.model_dump(mode="json"), "kind": "loop_ledger"}
         )
         await store.set_status("loop-1", "completed")
-        bundle, facts = _build("daily_metrics_snapshot", make_ctx(day, store=store))
+        bound = LoopBoundStore(store, asyncio.get_running_loop())
+        # as the executor runs builders: in a worker thread, the store bound to this loop
+        bundle, facts = await asyncio.to_thread(
+            _build, "daily_metrics_snapshot", make_ctx(day, store=bound)
+        )
     assert facts.loop_iteration == 4
     [delta] = facts.since_last_iteration
     uptime = next(k for k in facts.kpis if k.name == "System uptime")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from nexus_agents.data.rows import backlog_rows, deployment_rows
 from nexus_agents.exceptions import ConfigError
 from nexus_agents.periods import parse_period
 from nexus_agents.runs.store import RunStore
-from nexus_agents.runtime.facts import builder_for
+from nexus_agents.runtime.facts import LoopBoundStore, builder_for
 from nexus_agents.tools.kpis import compute_kpis
 
 DAY = "2026-11-26"
@@ -313,7 +314,9 @@ async def test_loop_ledger_numbers_iterations_from_the_store(make_ctx, tmp_path)
         await store.save_artifact(
             "r1", "ledger", {**art("loop_ledger", {**first.model_dump(), "iteration": 4}, {})}
         )
-        _, nxt = _build("loop_ledger", make_ctx(DAY, store=store))
+        bound = LoopBoundStore(store, asyncio.get_running_loop())
+        # as the executor runs builders: in a worker thread, the store bound to this loop
+        _, nxt = await asyncio.to_thread(_build, "loop_ledger", make_ctx(DAY, store=bound))
     assert nxt.iteration == 5 and nxt.deployed == []
 
 
