@@ -31,11 +31,13 @@ T = TypeVar("T")
 # (mtime_ns, size, inode) of a data file, or None when the file is missing
 FileSignature = tuple[int, int, int] | None
 
-# file -> signature, seen once per ``Workspace.pinned()`` block (threads started in it share it)
-_PINNED: ContextVar[dict[Path, FileSignature] | None] = ContextVar("nexus_pinned", default=None)
+# file -> signature (and a workspace's whole data signature), seen once per
+# ``Workspace.pinned()`` block (threads started in it share it)
+_PINNED: ContextVar[dict[Hashable, Any] | None] = ContextVar("nexus_pinned", default=None)
 # DuckDB's file lock is per process: two databases of one process must not write the
 # cache file at the same time, so every use of it in this process goes through this lock
 _CACHE_LOCK = threading.Lock()
+_ALL_FILES = "all data files"  # pinned key of a workspace's whole data signature
 
 
 class Workspace:
@@ -56,6 +58,7 @@ class Workspace:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._loaded: dict[str, FileSignature] = {}
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+        self._files: dict[str, Path] = {}
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -83,10 +86,15 @@ class Workspace:
             ) from None
 
     def file_for(self, table: str) -> Path:
-        return self.data_dir / get_table(table).file
+        found = self._files.get(table)
+        if found is None:
+            found = self._files[table] = self.data_dir / get_table(table).file
+        return found
 
     def has(self, table: str) -> bool:
         """True when the table's file exists (a missing file means no data)."""
+        if _PINNED.get() is not None:
+            return self.signature(table) is not None
         return self.file_for(table).is_file()
 
     def present_tables(self) -> list[str]:
@@ -131,7 +139,14 @@ class Workspace:
 
     def data_signature(self) -> tuple[FileSignature, ...]:
         """The signature of every table's file, in schema order."""
-        return tuple(self.signature(name) for name in TABLES)
+        pins = _PINNED.get()
+        if pins is None:
+            return tuple(self.signature(name) for name in TABLES)
+        key = (self.path, _ALL_FILES)
+        found: tuple[FileSignature, ...] | None = pins.get(key)
+        if found is None:
+            found = pins[key] = tuple(self.signature(name) for name in TABLES)
+        return found
 
     def connect(self, tables: Iterable[str] | None = None) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection (a cursor of the workspace's database) with one validated

@@ -863,16 +863,22 @@ def open_context(
 def compute_kpi(
     workspace: Workspace, key: str, period: Period, as_of: datetime | None = None
 ) -> KPIResult:
-    """One KPI by key."""
+    """One KPI by key (computed once per data version when ``as_of`` is given)."""
     if key not in KPIS:
         from nexus_agents.exceptions import UnknownNameError
 
         raise UnknownNameError("KPI", key, list(KPIS))
-    ctx = open_context(workspace, period, as_of, [key])
-    try:
-        return KPIS[key].compute(ctx, KPIS[key])
-    finally:
-        ctx.conn.close()
+
+    def compute() -> KPIResult:
+        ctx = open_context(workspace, period, as_of, [key])
+        try:
+            return KPIS[key].compute(ctx, KPIS[key])
+        finally:
+            ctx.conn.close()
+
+    if as_of is None:  # "now" moves: nothing to reuse
+        return compute()
+    return workspace.memoized(("kpi", key, period.label, as_of), compute)
 
 
 def compute_kpis(workspace: Workspace, period: Period, as_of: datetime | None = None) -> KPIReport:

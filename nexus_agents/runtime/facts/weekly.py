@@ -62,16 +62,21 @@ def feedback_themes_for(ctx: FactsContext, period: Period) -> tuple[list[Feedbac
     """Feedback rows of ``period`` and the ``feedback_themes`` result (with the prior period)."""
     from nexus_agents.tools.themes import FeedbackItemIn, FeedbackThemesInput, feedback_themes
 
-    rows = feedback_in(ctx, period)
-    prior = feedback_in(ctx, period.previous())
 
-    def items(found: list[FeedbackRow]) -> list[FeedbackItemIn]:
-        return [FeedbackItemIn(id=r.id, text=r.text, rating=r.rating) for r in found]
+    def compute() -> tuple[list[FeedbackRow], Any]:
+        rows = feedback_in(ctx, period)
+        prior = feedback_in(ctx, period.previous())
 
-    result: FeedbackThemesResult = feedback_themes(
-        FeedbackThemesInput(items=items(rows), previous_items=items(prior))
-    )
-    return rows, result
+        def items(found: list[FeedbackRow]) -> list[FeedbackItemIn]:
+            return [FeedbackItemIn(id=r.id, text=r.text, rating=r.rating) for r in found]
+
+        result: FeedbackThemesResult = feedback_themes(
+            FeedbackThemesInput(items=items(rows), previous_items=items(prior))
+        )
+        return rows, result
+
+    rows, result = ctx.workspace.memoized(("feedback_themes", period.label, ctx.as_of), compute)
+    return list(rows), result
 
 
 def nps_in(ctx: FactsContext, period: Period) -> list[NpsRow]:
@@ -320,11 +325,10 @@ def _records(
 ) -> list[Any]:
     """The rows of ``table`` (file order, optional SQL filter) as ``model`` records.
 
-    One query for the record's columns and one validation pass over the whole list: the
-    cost of reading the activity log is per row, so it is kept to a single pass.
+    The loader has already checked every cell against the table's column types, and
+    DuckDB hands back exactly the Python types the record declares, so the records are
+    built without validating each row again (the cost of the activity log is per row).
     """
-    from pydantic import TypeAdapter
-
     from nexus_agents.data.loader import q
 
     names = list(model.model_fields)
@@ -336,8 +340,8 @@ def _records(
         found = conn.execute(sql, params or []).fetchall()
     finally:
         conn.close()
-    rows = [dict(zip(names, rec, strict=True)) for rec in found]
-    return TypeAdapter(list[model]).validate_python(rows)  # type: ignore[valid-type]
+    build = model.model_construct
+    return [build(**dict(zip(names, rec, strict=True))) for rec in found]
 
 
 def _user_records(ctx: FactsContext, since: datetime | None = None) -> list[Any]:
@@ -359,11 +363,35 @@ def cohort_retention(ctx: FactsContext, week: Period) -> Any:
 
 
 def _cohort_retention(ctx: FactsContext, week: Period, weeks: int) -> Any:
-    from nexus_agents.tools.retention import RetentionInput, retention_cohorts
-    from nexus_agents.tools.rows_types import ActivityRecord
+    """One DuckDB aggregate (``retention_cohorts_sql``); the row-by-row reference tool
+    only where that query cannot decide (a user id repeated among the sign-ups)."""
+    from nexus_agents.tools.retention import RetentionInput
+    from nexus_agents.tools.retention_sql import retention_cohorts_sql
 
     first = week.start - timedelta(weeks=weeks - 1)
     end = window_end(week, ctx.as_of)
+    if ctx.workspace.has("users"):
+        conn = ctx.workspace.connect(["users", "activity"])
+        try:
+            found = retention_cohorts_sql(
+                conn,
+                RetentionInput(users=[], activity=[], as_of=ctx.as_of),
+                signed_up_from=first,
+                signed_up_before=end,
+            )
+        finally:
+            conn.close()
+        if found is not None:
+            return found
+    return cohort_retention_reference(ctx, first, end)
+
+
+def cohort_retention_reference(ctx: FactsContext, first: datetime, end: datetime) -> Any:
+    """``retention_cohorts`` over the rows themselves: sign-ups in ``[first, end)`` and
+    the activity since ``first``."""
+    from nexus_agents.tools.retention import RetentionInput, retention_cohorts
+    from nexus_agents.tools.rows_types import ActivityRecord
+
     users = [u for u in _user_records(ctx, first) if u.signup_at < end]
     activity = []
     if users and ctx.workspace.has("activity"):
