@@ -352,21 +352,7 @@ class Engine:
         if record.graph in self.specs:
             snapshot = await self.graph(record.graph).aget_state(self._config(run_id))
             values = dict(snapshot.values or {})
-        pending = None
-        if record.pending:
-            pending = ApprovalRequest.model_validate(
-                {k: v for k, v in record.pending.items() if k != "interrupt_id"}
-            )
-        return RunResult(
-            run_id=run_id,
-            graph=record.graph,
-            status=record.status,
-            artifacts=dict(values.get("artifacts") or {}),
-            values=dict(values.get("values") or {}),
-            pending=pending,
-            usage=dict(values.get("usage") or {}),
-            error=record.error,
-        )
+        return _result(run_id, record.graph, record.status, values, record.pending, record.error)
 
     # ------------------------------------------------------------------ internals
 
@@ -392,16 +378,39 @@ class Engine:
             await self.store.set_status(run_id, "failed", error=str(exc) or type(exc).__name__)
             return await self.result(run_id)
         snapshot = await graph.aget_state(config)
+        status: RunStatus = "succeeded"
+        error: str | None = None
+        pending: dict[str, Any] | None = None
         if snapshot.interrupts:
             first = snapshot.interrupts[0]
-            pending = {**dict(first.value), "interrupt_id": first.id}
-            await self.store.set_status(run_id, "waiting_approval", pending=pending)
+            status, pending = "waiting_approval", {**dict(first.value), "interrupt_id": first.id}
         elif snapshot.next:
-            await self.store.set_status(
-                run_id,
-                "failed",
-                error=f"stopped before {', '.join(snapshot.next)} without finishing",
-            )
-        else:
-            await self.store.set_status(run_id, "succeeded")
-        return await self.result(run_id)
+            status = "failed"
+            error = f"stopped before {', '.join(snapshot.next)} without finishing"
+        await self.store.set_status(run_id, status, error=error, pending=pending)
+        return _result(run_id, graph_name, status, dict(snapshot.values or {}), pending, error)
+
+
+def _result(
+    run_id: str,
+    graph: str,
+    status: RunStatus,
+    values: dict[str, Any],
+    pending: dict[str, Any] | None,
+    error: str | None,
+) -> RunResult:
+    request = None
+    if pending:
+        request = ApprovalRequest.model_validate(
+            {k: v for k, v in pending.items() if k != "interrupt_id"}
+        )
+    return RunResult(
+        run_id=run_id,
+        graph=graph,
+        status=status,
+        artifacts=dict(values.get("artifacts") or {}),
+        values=dict(values.get("values") or {}),
+        pending=request,
+        usage=dict(values.get("usage") or {}),
+        error=error,
+    )

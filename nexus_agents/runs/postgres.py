@@ -8,6 +8,7 @@ name the host, port and database only.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -113,28 +114,41 @@ def _pyformat(sql: str) -> str:
 
 
 class PostgresDatabase:
-    """``Database`` over one psycopg ``AsyncConnection`` (it serialises its own queries)."""
+    """``Database`` over one psycopg ``AsyncConnection``.
+
+    Calls take turns, so another run's statement never lands inside a batch's transaction.
+    """
 
     dialect = POSTGRES
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+        self._turn = asyncio.Lock()
 
     @classmethod
     async def connect(cls, url: str) -> PostgresDatabase:
         return cls(await connect_postgres(url))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await self.conn.execute(_pyformat(sql), tuple(params))
+        async with self._turn:
+            await self.conn.execute(_pyformat(sql), tuple(params))
+
+    async def execute_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        async with self._turn, self.conn.transaction():
+            for sql, params in statements:
+                await self.conn.execute(_pyformat(sql), tuple(params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        cur = await self.conn.execute(_pyformat(sql), tuple(params))
-        row = await cur.fetchone()
+        async with self._turn:
+            cur = await self.conn.execute(_pyformat(sql), tuple(params))
+            row = await cur.fetchone()
         return None if row is None else dict(row)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cur = await self.conn.execute(_pyformat(sql), tuple(params))
-        return [dict(r) for r in await cur.fetchall()]
+        async with self._turn:
+            cur = await self.conn.execute(_pyformat(sql), tuple(params))
+            rows = await cur.fetchall()
+        return [dict(r) for r in rows]
 
     async def create_schema(self, statements: Sequence[str]) -> None:
         async with self.conn.transaction():

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import aiosqlite
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -43,6 +46,13 @@ __all__ = [
 
 RunStatus = Literal["running", "waiting_approval", "succeeded", "failed"]
 BUSY_TIMEOUT_S = 60.0
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}",
+    "PRAGMA synchronous=NORMAL",
+)
+_T = TypeVar("_T")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,10 @@ class Database(Protocol):
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
 
+    async def execute_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run ``statements`` in one transaction: all of them are committed or none."""
+        ...
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None: ...
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
@@ -199,53 +213,119 @@ async def connect_sqlite(path: str | Path) -> aiosqlite.Connection:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     conn = await aiosqlite.connect(str(target), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-    await conn.execute("PRAGMA synchronous=NORMAL")
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
     return conn
 
 
 class SqliteDatabase:
-    """``Database`` over one aiosqlite connection.
+    """``Database`` over one ``sqlite3`` connection that lives on its own thread.
 
-    Calls take turns: concurrent runs sharing the connection would otherwise interleave,
-    and a read whose cursor is still open when another run's write arrives becomes a
-    write on a stale snapshot, which SQLite refuses with "database is locked".
+    Every call is one hop to that thread, so calls from concurrent runs take turns (a
+    read's cursor is never open while another run writes through the same connection),
+    and ``execute_batch`` commits several statements in one transaction and one hop.
     """
 
     dialect = SQLITE
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
         self.conn = conn
-        self._turn = asyncio.Lock()
+        self._thread = thread
+        self._closed = False
 
     @classmethod
     async def connect(cls, path: str | Path) -> SqliteDatabase:
-        return cls(await connect_sqlite(path))
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nexus-runstore")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(thread, _open_sqlite, path)
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        return cls(conn, thread)
+
+    async def _call(self, fn: Callable[[], _T]) -> _T:
+        if self._closed:
+            raise ValueError("no active connection: the run store was closed")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        async with self._turn:
-            await self.conn.execute(sql, tuple(params))
+        await self._call(lambda: self.conn.execute(sql, tuple(params)).close())
+
+    def execute_soon(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Queue a write on the connection's thread without waiting for it."""
+        if self._closed:
+            raise ValueError("no active connection: the run store was closed")
+        future = self._thread.submit(lambda: self.conn.execute(sql, tuple(params)).close())
+        future.add_done_callback(_log_failure)
+
+    async def execute_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        def run() -> None:
+            with self.conn:  # one transaction: all statements or none
+                self.conn.execute("BEGIN")
+                for sql, params in statements:
+                    self.conn.execute(sql, tuple(params))
+
+        await self._call(run)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
-        async with self._turn, self.conn.execute(sql, tuple(params)) as cur:
-            cur.row_factory = aiosqlite.Row
-            row = await cur.fetchone()
-        return None if row is None else dict(row)
+        def run() -> dict[str, Any] | None:
+            cur = self.conn.execute(sql, tuple(params))
+            try:
+                row = cur.fetchone()
+                return None if row is None else _row_dict(cur, row)
+            finally:
+                cur.close()
+
+        return await self._call(run)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        async with self._turn, self.conn.execute(sql, tuple(params)) as cur:
-            cur.row_factory = aiosqlite.Row
-            rows = await cur.fetchall()
-        return [dict(r) for r in rows]
+        def run() -> list[dict[str, Any]]:
+            cur = self.conn.execute(sql, tuple(params))
+            try:
+                return [_row_dict(cur, row) for row in cur.fetchall()]
+            finally:
+                cur.close()
+
+        return await self._call(run)
 
     async def create_schema(self, statements: Sequence[str]) -> None:
-        async with self._turn:
-            await self.conn.executescript(";\n".join(statements) + ";")
+        script = ";\n".join(statements) + ";"
+        await self._call(lambda: self.conn.executescript(script).close())
 
     async def close(self) -> None:
-        async with self._turn:
-            await self.conn.close()
+        if self._closed:
+            return
+        try:
+            await self._call(self.conn.close)  # after every queued write
+        finally:
+            self._closed = True
+            self._thread.shutdown(wait=False)
+
+
+def _log_failure(future: Future[Any]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        logger.warning("a queued run-store write failed: %s", exc)
+
+
+def _open_sqlite(path: str | Path) -> sqlite3.Connection:
+    """The synchronous twin of ``connect_sqlite`` (same pragmas), for the run-store thread."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(target), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    try:
+        for pragma in _PRAGMAS:
+            conn.execute(pragma).close()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _row_dict(cur: sqlite3.Cursor, row: Sequence[Any]) -> dict[str, Any]:
+    return {col[0]: value for col, value in zip(cur.description, row, strict=True)}
 
 
 class RunRecord(BaseModel):
@@ -375,24 +455,34 @@ class RunStore:
         inputs: dict[str, Any] | None = None,
         policy: str = "pause",
     ) -> RunRecord:
-        now = _now()
+        record = RunRecord(
+            run_id=run_id,
+            graph=graph,
+            thread_id=thread_id or run_id,
+            status="running",
+            started_at=_now(),
+            updated_at="",
+            job=job,
+            period=period,
+            inputs=_loads(_dumps(inputs or {})),
+            policy=policy,
+        )
+        record.updated_at = record.started_at
         await self.db.execute(
             "INSERT INTO runs (run_id, graph, thread_id, status, started_at, updated_at, job, period,"
             " inputs, policy) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 graph,
-                thread_id or run_id,
-                now,
-                now,
+                record.thread_id,
+                record.started_at,
+                record.updated_at,
                 job,
                 period,
-                _dumps(inputs or {}),
+                _dumps(record.inputs),
                 policy,
             ),
         )
-        record = await self.get_run(run_id)
-        assert record is not None
         return record
 
     async def set_status(
@@ -455,20 +545,35 @@ class RunStore:
         agent: str | None = None,
         duration_ms: float | None = None,
         detail: dict[str, Any] | None = None,
+        wait: bool = True,
     ) -> None:
-        await self.db.execute(
-            "INSERT INTO events (run_id, step, event, agent, at, duration_ms, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                step,
-                event,
-                agent,
-                _now(),
-                duration_ms,
-                None if detail is None else _dumps(detail),
-            ),
-        )
+        """Record an event. ``wait=False`` queues it behind earlier writes without waiting:
+        it is stored before any later write of this store completes."""
+        row = _event_row(run_id, step, event, agent, duration_ms, detail)
+        soon = getattr(self.db, "execute_soon", None)
+        if not wait and soon is not None:
+            soon(*row)
+        else:
+            await self.db.execute(*row)
+
+    async def record_step(
+        self,
+        run_id: str,
+        step: str,
+        *,
+        agent: str | None = None,
+        duration_ms: float | None = None,
+        usage: Sequence[UsageRecord] = (),
+        artifact: dict[str, Any] | None = None,
+        markdown: str | None = None,
+    ) -> None:
+        """Record a finished step in one transaction: its model calls, its artifact (a step
+        re-run replaces its earlier one) and the ``finished`` event."""
+        statements = [_usage_row(r) for r in usage]
+        if artifact is not None:
+            statements.append(_artifact_row(run_id, step, artifact, markdown))
+        statements.append(_event_row(run_id, step, "finished", agent, duration_ms, None))
+        await self.db.execute_batch(statements)
 
     async def events_for(self, run_id: str) -> list[EventRecord]:
         rows = await self.db.fetchall(
@@ -481,24 +586,7 @@ class RunStore:
     # ---------------------------------------------------------------------- usage
 
     async def add_usage(self, record: UsageRecord) -> None:
-        r = record
-        await self.db.execute(
-            "INSERT INTO usage (run_id, step, agent, model, prompt_tokens, completion_tokens,"
-            " total_tokens, cost_usd, latency_ms, status, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                r.run_id,
-                r.step,
-                r.agent,
-                r.model,
-                r.prompt_tokens,
-                r.completion_tokens,
-                r.total_tokens,
-                r.cost_usd,
-                r.latency_ms,
-                r.status,
-                r.at or _now(),
-            ),
-        )
+        await self.db.execute(*_usage_row(record))
 
     async def usage_for(self, run_id: str) -> list[UsageRecord]:
         rows = await self.db.fetchall(
@@ -531,14 +619,7 @@ class RunStore:
         markdown: str | None = None,
     ) -> None:
         """Store one complete artifact (a step re-run replaces its earlier one)."""
-        kind = data.get("kind") if isinstance(data.get("kind"), str) else None
-        await self.db.execute(
-            "INSERT INTO artifacts (run_id, step, kind, json, markdown, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO UPDATE SET"
-            " kind = excluded.kind, json = excluded.json, markdown = excluded.markdown,"
-            " created_at = excluded.created_at",
-            (run_id, step, kind, _dumps(data), markdown, _now()),
-        )
+        await self.db.execute(*_artifact_row(run_id, step, data, markdown))
 
     async def artifacts_for(self, run_id: str) -> list[ArtifactRecord]:
         rows = await self.db.fetchall(
@@ -615,3 +696,54 @@ class RunStore:
         data["payload"] = _loads(data["payload"]) or {}
         data["result"] = _loads(data["result"])
         return ActionRecord.model_validate(data)
+
+
+_Statement = tuple[str, tuple[Any, ...]]
+
+
+def _event_row(
+    run_id: str,
+    step: str,
+    event: str,
+    agent: str | None,
+    duration_ms: float | None,
+    detail: dict[str, Any] | None,
+) -> _Statement:
+    return (
+        "INSERT INTO events (run_id, step, event, agent, at, duration_ms, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (run_id, step, event, agent, _now(), duration_ms, None if detail is None else _dumps(detail)),
+    )
+
+
+def _usage_row(r: UsageRecord) -> _Statement:
+    return (
+        "INSERT INTO usage (run_id, step, agent, model, prompt_tokens, completion_tokens,"
+        " total_tokens, cost_usd, latency_ms, status, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            r.run_id,
+            r.step,
+            r.agent,
+            r.model,
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.total_tokens,
+            r.cost_usd,
+            r.latency_ms,
+            r.status,
+            r.at or _now(),
+        ),
+    )
+
+
+def _artifact_row(
+    run_id: str, step: str, data: dict[str, Any], markdown: str | None
+) -> _Statement:
+    kind = data.get("kind") if isinstance(data.get("kind"), str) else None
+    return (
+        "INSERT INTO artifacts (run_id, step, kind, json, markdown, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, step) DO UPDATE SET"
+        " kind = excluded.kind, json = excluded.json, markdown = excluded.markdown,"
+        " created_at = excluded.created_at",
+        (run_id, step, kind, _dumps(data), markdown, _now()),
+    )

@@ -122,6 +122,35 @@ async def check_many_concurrent_writers(open_store: OpenStore) -> None:
             await store.close()
 
 
+async def check_step_records_commit_together(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        await store.create_run("r", "weekly")
+        await store.add_event("r", "plan", "started", agent="sprint_prioritizer", wait=False)
+        usage = [UsageRecord(run_id="r", step="plan", agent="sprint_prioritizer", prompt_tokens=7)]
+        await store.record_step(
+            "r", "plan", agent="sprint_prioritizer", duration_ms=12.5, usage=usage,
+            artifact={"kind": "sprint_plan", "n": 1}, markdown="# plan",
+        )
+        events = await store.events_for("r")
+        assert [(e.step, e.event) for e in events] == [("plan", "started"), ("plan", "finished")]
+        assert events[1].duration_ms == 12.5
+        assert (await store.usage_totals("r"))["prompt_tokens"] == 7
+        [saved] = await store.artifacts_for("r")
+        assert saved.data == {"kind": "sprint_plan", "n": 1} and saved.markdown == "# plan"
+        # a record that cannot be stored leaves nothing of the step behind
+        broken = UsageRecord.model_construct(run_id=None, step="build", agent="developer")
+        try:
+            good = UsageRecord(run_id="r", step="build", agent="developer", prompt_tokens=3)
+            await store.record_step("r", "build", usage=[good, broken], artifact={"kind": "x"})
+        except Exception:
+            pass
+        else:
+            raise AssertionError("a usage row without run_id was stored")
+        assert [e.step for e in await store.events_for("r")] == ["plan", "plan"]
+        assert [a.step for a in await store.artifacts_for("r")] == ["plan"]
+        assert (await store.usage_totals("r"))["calls"] == 1
+
+
 CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
     check_runs_listed_by_job_and_graph,
     check_same_start_time_lists_newest_insert_first,
@@ -130,4 +159,5 @@ CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
     check_events_in_order_with_detail,
     check_actions_recorded_once,
     check_many_concurrent_writers,
+    check_step_records_commit_together,
 ]
