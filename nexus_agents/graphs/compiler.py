@@ -1,11 +1,15 @@
 """Compile a GraphSpec into a LangGraph ``StateGraph``.
 
-Every step becomes a node named after its id. Synthetic nodes carry a dot in their
-name (``<loop>.check``, ``<parallel>.join``, ``<parallel>.b0``), which step ids cannot.
-Parallel branches fan out from the group node and meet at a waiting join edge; a branch
-of more than one step runs as its own compiled sub-graph so every branch proceeds at
-its own pace. Routes and loop checks pick their successor with ``Command(goto=...)``.
-The run context (``RunContext``) arrives as LangGraph runtime context.
+Every leaf step becomes a node named after its id. Structural steps get a node only when
+they must: a route or a loop check right after a leaf is decided inside that leaf's
+node, a loop is entered by the leaf before it, and a parallel group fans out by edges
+from its predecessor to its branch heads and meets at a waiting edge into its successor
+(each LangGraph super-step is a checkpoint write, so these save one write each).
+Synthetic nodes carry a dot in their name (``<loop>.check``, ``<parallel>.b0``), which
+step ids cannot. A branch of more than one step runs as its own compiled sub-graph so
+every branch proceeds at its own pace. Routes and loop checks pick their successor with
+``Command(goto=...)``. The run context (``RunContext``) arrives as LangGraph runtime
+context.
 """
 
 from __future__ import annotations
@@ -64,6 +68,24 @@ NodeBody = Callable[[dict[str, Any], RunnableConfig, RunContext], Awaitable[Any]
 class _Loop:
     id: str
     max_attempts: int
+    step: LoopStep
+    succ: str
+
+
+def _direct_branch(branch: list[Step]) -> bool:
+    """A parallel branch of one plain leaf runs as a node of the graph itself."""
+    return len(branch) == 1 and isinstance(branch[0], _LEAF) and not branch[0].next
+
+
+def _loop_entry(step: LoopStep) -> Decider:
+    async def enter(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
+        return {"attempts": {step.id: 1}, "values": {step.id: "running"}}, None
+
+    return enter
+
+
+# A decision taken after a step: extra state update, and where to go (None: static edges).
+Decider = Callable[[dict[str, Any], RunContext], Awaitable[tuple[dict[str, Any], Any]]]
 
 
 @dataclass
@@ -72,49 +94,146 @@ class _Compiler:
     executor: StepExecutor | None
     specs: Mapping[str, GraphSpec]
     cache: dict[str, CompiledStateGraph[Any, Any, Any, Any]] = field(default_factory=dict)
+    _entries: dict[str, list[str]] = field(default_factory=dict)
+    _referenced: set[str] = field(default_factory=set)
+    _joins: list[tuple[Any, list[str], str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from nexus_agents.graphs.spec import iter_steps
+
+        every = list(iter_steps(self.spec.steps))
+        for step in every:
+            targets = [step.next]
+            if isinstance(step, RouteStep):
+                targets += [*step.cases.values(), step.default]
+            elif isinstance(step, LoopStep):
+                targets.append(step.on_exhausted)
+            self._referenced.update(t for t in targets if t)
+        for step in reversed(every):  # nested steps first: a parallel's entries are its branches'
+            self._entries[step.id] = self._entry_nodes(step)
 
     # ----------------------------------------------------------------- structure
+    #
+    # Every LangGraph super-step costs a checkpoint write, so structural steps do not get
+    # nodes of their own where they can ride along with the step before them: a route or
+    # a loop's check that directly follows a leaf is decided inside that leaf's node, a
+    # loop is entered by the leaf before it, and a parallel group fans out by edges from
+    # its predecessor to the branch heads and fans in by a waiting edge to its successor.
+
+    def _entry_nodes(self, step: Step) -> list[str]:
+        if isinstance(step, ParallelStep):
+            heads: list[str] = []
+            for number, branch in enumerate(step.branches):
+                if _direct_branch(branch):
+                    heads += self._entries[branch[0].id]
+                else:
+                    heads.append(f"{step.id}.b{number}")
+            return heads
+        return [step.id]
+
+    def _goto(self, step_id: str | None) -> list[str]:
+        """The nodes that start step ``step_id`` (``END`` for the end of the graph)."""
+        target = _target(step_id)
+        if target == LG_END:
+            return [LG_END]
+        return list(self._entries.get(target, [target]))
+
+    def _edges(self, builder: StateGraph[Any, Any, Any, Any], source: str, step_id: str) -> None:
+        for node in self._goto(step_id):
+            builder.add_edge(source, node)
+
+    def _fusible(self, steps: list[Step], index: int) -> bool:
+        """Whether ``steps[index]`` (a route or loop) can be decided by the leaf before it."""
+        if index == 0 or steps[index].id in self._referenced:
+            return False
+        before = steps[index - 1]
+        return isinstance(before, _LEAF) and not before.next
 
     def build(self, steps: list[Step]) -> StateGraph[Any, Any, Any, Any]:
         builder: StateGraph[Any, Any, Any, Any] = StateGraph(GraphState, context_schema=RunContext)
         self._block(builder, steps, LG_END, None)
-        builder.add_edge(START, steps[0].id)
+        for node in self._entries[steps[0].id]:
+            builder.add_edge(START, node)
+        # waiting edges need their target node to exist, so they go in last
+        for _owner, tails, node in [j for j in self._joins if j[0] is builder]:
+            builder.add_edge(tails, node)
+        self._joins = [j for j in self._joins if j[0] is not builder]
         return builder
 
     def _block(
         self, builder: StateGraph[Any, Any, Any, Any], steps: list[Step], cont: str, loop: _Loop | None
     ) -> None:
+        """Add ``steps``; the last one continues to ``cont`` (a step id, ``<loop>.check``
+        or END)."""
         for index, step in enumerate(steps):
             default = steps[index + 1].id if index + 1 < len(steps) else cont
             succ = _target(step.next) if step.next else default
             if isinstance(step, _LEAF):
-                builder.add_node(step.id, self._leaf(step, loop))
-                builder.add_edge(step.id, succ)
+                after = steps[index + 1] if index + 1 < len(steps) else None
+                decider: Decider | None = None
+                if after is not None and self._fusible(steps, index + 1):
+                    after_succ = self._succ(steps, index + 1, cont)
+                    if isinstance(after, RouteStep):
+                        decider = self._route_decider(after, after_succ)
+                    elif isinstance(after, LoopStep):
+                        decider = _loop_entry(after)
+                        succ = after.body[0].id
+                elif loop is not None and after is None and not step.next:
+                    decider = self._check_decider(loop.step, loop.succ)
+                node = self._leaf(step, loop)
+                node.then = decider
+                builder.add_node(step.id, node)
+                if decider is None or isinstance(after, LoopStep):
+                    self._edges(builder, step.id, succ)
             elif isinstance(step, RouteStep):
-                builder.add_node(step.id, self._wrap(step.id, "route", None, self._route(step, succ)))
+                if not self._fusible(steps, index):
+                    builder.add_node(step.id, self._wrap(step.id, "route", None, self._route(step, succ)))
             elif isinstance(step, LoopStep):
-                self._loop(builder, step, succ)
+                self._loop(builder, step, succ, enter=not self._fusible(steps, index))
             elif isinstance(step, ParallelStep):
                 self._parallel(builder, step, succ, loop)
 
-    def _loop(self, builder: StateGraph[Any, Any, Any, Any], step: LoopStep, succ: str) -> None:
+    @staticmethod
+    def _succ(steps: list[Step], index: int, cont: str) -> str:
+        step = steps[index]
+        if step.next:
+            return _target(step.next)
+        return steps[index + 1].id if index + 1 < len(steps) else cont
+
+    def _loop(
+        self, builder: StateGraph[Any, Any, Any, Any], step: LoopStep, succ: str, *, enter: bool
+    ) -> None:
         check = f"{step.id}.check"
-        inner = _Loop(step.id, step.max_attempts)
+        inner = _Loop(step.id, step.max_attempts, step, succ)
+        if enter:
+            entry = _loop_entry(step)
 
-        async def enter(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
-            return {"attempts": {step.id: 1}, "values": {step.id: "running"}}
+            async def enter_body(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
+                update, _ = await entry(state, ctx)
+                return update
 
-        builder.add_node(step.id, self._wrap(step.id, "loop", None, enter))
-        builder.add_edge(step.id, step.body[0].id)
+            builder.add_node(step.id, self._wrap(step.id, "loop", None, enter_body))
+            self._edges(builder, step.id, step.body[0].id)
+        last = step.body[-1]
+        checked_by_leaf = isinstance(last, _LEAF) and not last.next
         self._block(builder, step.body, check, inner)
-        body_ids = [s.id for s in step.body]
-        exhausted = _target(step.on_exhausted) if step.on_exhausted else succ
+        if not checked_by_leaf:
+            decide = self._check_decider(step, succ)
 
-        async def decide(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
+            async def check_body(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
+                update, goto = await decide(state, ctx)
+                return Command(update=update, goto=goto)
+
+            builder.add_node(check, self._wrap(check, "loop_check", None, check_body))
+
+    def _check_decider(self, step: LoopStep, succ: str) -> Decider:
+        body_ids = [s.id for s in step.body]
+        exhausted = self._goto(step.on_exhausted) if step.on_exhausted else self._goto(succ)
+        passed_to, again = self._goto(succ), self._goto(step.body[0].id)
+
+        async def decide(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
             attempt = int(state.get("attempts", {}).get(step.id, 1))
-            values = state.get("values", {})
-            actual = values.get(step.until.value)
-            passed = step.until.accepts(actual)
+            actual = state.get("values", {}).get(step.until.value)
             record = {
                 "attempt": attempt,
                 "result": case_key(actual) if actual is not None else None,
@@ -124,16 +243,16 @@ class _Compiler:
             }
             history = [*state.get("history", {}).get(step.id, []), record]
             update: dict[str, Any] = {"history": {step.id: history}}
-            if passed:
+            if step.until.accepts(actual):
                 update["values"] = {step.id: "passed"}
-                return Command(update=update, goto=succ)
+                return update, passed_to
             if attempt >= step.max_attempts:
                 update["values"] = {step.id: "exhausted"}
-                return Command(update=update, goto=exhausted)
+                return update, exhausted
             update["attempts"] = {step.id: attempt + 1}
-            return Command(update=update, goto=step.body[0].id)
+            return update, again
 
-        builder.add_node(check, self._wrap(check, "loop_check", None, decide))
+        return decide
 
     def _parallel(
         self,
@@ -142,33 +261,26 @@ class _Compiler:
         succ: str,
         loop: _Loop | None,
     ) -> None:
-        async def fan_out(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
-            return {}
-
-        builder.add_node(step.id, self._wrap(step.id, "parallel", None, fan_out))
         tails: list[str] = []
         for number, branch in enumerate(step.branches):
-            if len(branch) == 1 and isinstance(branch[0], _LEAF) and not branch[0].next:
+            if _direct_branch(branch):
                 name = branch[0].id
                 builder.add_node(name, self._leaf(branch[0], loop))
             else:
                 name = f"{step.id}.b{number}"
                 sub = self.build(branch).compile()
                 builder.add_node(name, self._wrap(name, "branch", None, _run_nested(sub, None)))
-            builder.add_edge(step.id, name)
             tails.append(name)
-        join = f"{step.id}.join"
-
-        async def fan_in(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
-            return {}
-
-        builder.add_node(join, self._wrap(join, "join", None, fan_in))
-        builder.add_edge(tails, join)
-        builder.add_edge(join, succ)
+        for node in self._goto(succ):
+            if node == LG_END:
+                for tail in tails:
+                    builder.add_edge(tail, LG_END)
+            else:
+                self._joins.append((builder, tails, node))  # waits for every branch
 
     # --------------------------------------------------------------------- leaves
 
-    def _leaf(self, step: Step, loop: _Loop | None) -> Callable[..., Awaitable[Any]]:
+    def _leaf(self, step: Step, loop: _Loop | None) -> _Node:
         if isinstance(step, AgentStep):
             return self._wrap(step.id, "agent", step.agent, self._agent(step, loop))
         if isinstance(step, CallStep):
@@ -218,18 +330,17 @@ class _Compiler:
 
         return run
 
-    def _route(self, step: RouteStep, succ: str) -> NodeBody:
+    def _route_decider(self, step: RouteStep, succ: str) -> Decider:
         fn = _resolve(self.spec, step.id, step.call) if step.call else None
 
-        async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
+        async def decide(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
             if fn is not None:
                 chosen = fn(state, StepContext(run=ctx, step_id=step.id))
                 if inspect.isawaitable(chosen):
                     chosen = await chosen
                 if not isinstance(chosen, str) or (chosen != END and chosen not in self._ids()):
                     raise ValueError(f"{step.call} returned {chosen!r}, which is not a step id or 'end'")
-                target = _target(chosen)
-                label = chosen
+                target, label = _target(chosen), chosen
             else:
                 actual = state.get("values", {}).get(step.on or "")
                 label = case_key(actual)
@@ -239,11 +350,20 @@ class _Compiler:
                     target = _target(step.default)
                 else:
                     raise ValueError(
-                        f"value {step.on}={actual!r} matches no case ({', '.join(step.cases)}) "
-                        "and the route has no default"
+                        f"route {step.id!r}: value {step.on}={actual!r} matches no case "
+                        f"({', '.join(step.cases)}) and the route has no default"
                     )
             event = {"step": step.id, "event": "routed", "to": target, "label": label}
-            return Command(update={"events": [event]}, goto=target)
+            return {"events": [event]}, self._goto(target)
+
+        return decide
+
+    def _route(self, step: RouteStep, succ: str) -> NodeBody:
+        decide = self._route_decider(step, succ)
+
+        async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
+            update, goto = await decide(state, ctx)
+            return Command(update=update, goto=goto)
 
         return run
 
@@ -263,7 +383,7 @@ class _Compiler:
 
     # -------------------------------------------------------------------- wrapper
 
-    def _wrap(self, node: str, kind: str, agent: str | None, body: NodeBody) -> Callable[..., Awaitable[Any]]:
+    def _wrap(self, node: str, kind: str, agent: str | None, body: NodeBody) -> _Node:
         return _Node(node, kind, agent, body)
 
 
@@ -328,18 +448,33 @@ async def _agent_update(step: AgentStep, result: StepResult, ctx: RunContext) ->
             "total_tokens": sum(c.total_tokens for c in result.calls),
             "cost_usd": sum(c.cost_usd for c in result.calls),
         }
-    store = ctx.store
-    if store is not None:
-        for call in result.calls:
-            await store.add_usage(
-                UsageRecord(run_id=ctx.run_id, step=step.id, **call.model_dump(exclude={"agent"}), agent=call.agent or step.agent)
-            )
-        if artifact is not None:
-            await store.save_artifact(ctx.run_id, step.id, artifact, markdown=result.markdown)
+    records = _StepRecords(
+        usage=[
+            UsageRecord(run_id=ctx.run_id, step=step.id, **call.model_dump(exclude={"agent"}), agent=call.agent or step.agent)
+            for call in result.calls
+        ],
+        artifact=artifact,
+        markdown=result.markdown,
+    )
     update: dict[str, Any] = {"values": values, "usage": usage, "events": list(result.events)}
     if artifact is not None:
         update["artifacts"] = {step.id: artifact}
-    return update
+    return _Recorded(update, records)
+
+
+@dataclass(frozen=True)
+class _StepRecords:
+    """What a finished agent step adds to the run store, written with its ``finished`` event."""
+
+    usage: list[UsageRecord]
+    artifact: dict[str, Any] | None
+    markdown: str | None
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    update: dict[str, Any]
+    records: _StepRecords
 
 
 def _approval(step: ApprovalStep) -> NodeBody:
@@ -403,13 +538,14 @@ class _Node:
     invoked inside ``body``).
     """
 
-    __slots__ = ("__name__", "agent", "body", "kind", "node")
+    __slots__ = ("__name__", "agent", "body", "kind", "node", "then")
 
     def __init__(self, node: str, kind: str, agent: str | None, body: NodeBody) -> None:
         self.node = node
         self.kind = kind
         self.agent = agent
         self.body = body
+        self.then: Decider | None = None  # a route / loop decision taken in this node
         self.__name__ = f"node_{node.replace('.', '_')}"
 
     async def __call__(
@@ -422,7 +558,7 @@ class _Node:
         store = ctx.store
         started = time.perf_counter()
         if store is not None and kind not in ("join", "parallel"):
-            await store.add_event(ctx.run_id, node, "started", agent=agent)
+            await store.add_event(ctx.run_id, node, "started", agent=agent, wait=False)
         try:
             out = await self.body(state, config, ctx)
         except GraphBubbleUp:
@@ -435,9 +571,20 @@ class _Node:
             if store is not None:
                 await store.add_event(ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)})
             raise StepFailedError(node, exc) from exc
+        records = None
+        if isinstance(out, _Recorded):
+            out, records = out.update, out.records
         duration = (time.perf_counter() - started) * 1000
         if store is not None and kind not in ("join", "parallel"):
-            await store.add_event(ctx.run_id, node, "finished", agent=agent, duration_ms=duration)
+            await store.record_step(
+                ctx.run_id,
+                node,
+                agent=agent,
+                duration_ms=duration,
+                usage=records.usage if records else (),
+                artifact=records.artifact if records else None,
+                markdown=records.markdown if records else None,
+            )
         event = {"step": node, "kind": kind, "event": "finished", "agent": agent, "duration_ms": duration}
         if isinstance(out, Command):
             update = dict(out.update or {})  # type: ignore[call-overload]
@@ -445,7 +592,31 @@ class _Node:
             return Command(update=update, goto=out.goto)
         update = dict(out or {})
         update["events"] = [*update.get("events", []), event]
-        return update
+        if self.then is None:
+            return update
+        try:
+            extra, goto = await self.then(_applied(state, update), ctx)
+        except Exception as exc:
+            raise StepFailedError(node, exc) from exc
+        update = _combined(update, extra)
+        return update if goto is None else Command(update=update, goto=goto)
+
+
+def _applied(state: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """The state as the next super-step will see it (dictionaries merged, lists appended)."""
+    return _combined(state, update)
+
+
+def _combined(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in more.items():
+        if key in _DICT_KEYS and key in out:
+            out[key] = {**(out[key] or {}), **value}
+        elif key in _LIST_KEYS and key in out:
+            out[key] = [*(out[key] or []), *value]
+        else:
+            out[key] = value
+    return out
 
 
 def _run_nested(graph: CompiledStateGraph[Any, Any, Any, Any], prefix: str | None) -> NodeBody:

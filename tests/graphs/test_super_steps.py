@@ -1,0 +1,102 @@
+"""Structural steps (routes, loop checks, parallel fan-out / fan-in) cost no super-step of
+their own when they can be decided in the node before them: every super-step is a
+checkpoint written before the next one starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fake_executor import FakeExecutor
+from graph_specs import spec_from
+
+SPEC = """
+    name: shaped
+    state:
+      verdict: {enum: [PASS, FAIL]}
+      go: {enum: ["yes", "no"]}
+    steps:
+      - {id: measure, agent: analytics_reporter, set: {go: narrative.go}}
+      - route: {id: worth_it, on: go, cases: {"yes": analyze, "no": wrap_up}}
+      - parallel:
+          id: analyze
+          branches:
+            - [{id: feedback, agent: feedback_synthesizer}]
+            - [{id: data, agent: analytics_reporter}]
+      - {id: plan, agent: sprint_prioritizer, inputs: [feedback, data]}
+      - loop:
+          id: build_validate
+          max_attempts: 3
+          until: {value: verdict, equals: PASS}
+          on_exhausted: wrap_up
+          body:
+            - {id: build, agent: developer}
+            - {id: validate, agent: evidence_collector, set: {verdict: narrative.verdict}}
+      - {id: wrap_up, agent: studio_producer}
+"""
+
+
+def _script(go: str, verdicts: list[str]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "measure": [{"go": go}],
+        "validate": [{"verdict": v} for v in verdicts],
+    }
+
+
+async def _checkpoints(engine: Any, run_id: str) -> int:
+    config = {"configurable": {"thread_id": run_id}}
+    return len([c async for c in engine.checkpointer.alist(config)])
+
+
+async def test_fused_structure_takes_one_checkpoint_per_executed_step(make_engine: Any) -> None:
+    fake = FakeExecutor(script=_script("yes", ["FAIL", "PASS"]))
+    engine = await make_engine({"shaped": spec_from(SPEC)}, fake)
+    result = await engine.start("shaped")
+    assert result.status == "succeeded"
+    order = [step for step, _ in fake.calls]
+    assert order[:1] == ["measure"] and sorted(order[1:3]) == ["data", "feedback"]
+    assert order[3:] == ["plan", "build", "validate", "build", "validate", "wrap_up"]
+    assert [a for s, a in fake.calls if s == "build"] == [1, 2]
+    assert result.values["build_validate"] == "passed"
+    routed = [e for e in (await engine.graph("shaped").aget_state(
+        {"configurable": {"thread_id": result.run_id}})).values["events"] if e["event"] == "routed"]
+    assert [(e["step"], e["to"]) for e in routed] == [("worth_it", "analyze")]
+    # LangGraph's input and start checkpoints, then one per super-step: measure,
+    # (feedback | data), plan, 2 x (build, validate), wrap_up
+    assert await _checkpoints(engine, result.run_id) == 2 + 1 + 1 + 1 + 4 + 1
+    nodes = set(engine.graph("shaped").get_graph().nodes)
+    assert not nodes & {"worth_it", "analyze", "analyze.join", "build_validate", "build_validate.check"}
+    finished = [e.step for e in await engine.store.events_for(result.run_id) if e.event == "finished"]
+    assert finished[0] == "measure" and finished[-1] == "wrap_up" and len(finished) == 9
+
+
+async def test_fused_route_and_exhausted_loop_still_go_where_the_spec_says(make_engine: Any) -> None:
+    skipped = FakeExecutor(script=_script("no", []))
+    engine = await make_engine({"shaped": spec_from(SPEC)}, skipped)
+    assert (await engine.start("shaped")).status == "succeeded"
+    assert [s for s, _ in skipped.calls] == ["measure", "wrap_up"]
+
+    failing = FakeExecutor(script=_script("yes", ["FAIL"]))
+    engine = await make_engine({"shaped": spec_from(SPEC)}, failing)
+    result = await engine.start("shaped")
+    assert [a for s, a in failing.calls if s == "validate"] == [1, 2, 3]
+    assert result.values["build_validate"] == "exhausted"
+    assert [s for s, _ in failing.calls][-1] == "wrap_up"
+
+
+async def test_a_route_reached_from_elsewhere_keeps_its_own_node(make_engine: Any) -> None:
+    spec = spec_from("""
+        name: jumpy
+        state:
+          go: {enum: ["yes", "no"]}
+        steps:
+          - {id: first, agent: analytics_reporter, set: {go: narrative.go}, next: decide}
+          - {id: unused, agent: developer}
+          - route: {id: decide, on: go, cases: {"yes": done, "no": unused}}
+          - {id: done, agent: studio_producer}
+    """)
+    fake = FakeExecutor(script={"first": [{"go": "yes"}]})
+    engine = await make_engine({"jumpy": spec}, fake)
+    result = await engine.start("jumpy")
+    assert result.status == "succeeded"
+    assert [s for s, _ in fake.calls] == ["first", "done"]
+    assert "decide" in set(engine.graph("jumpy").get_graph().nodes)
