@@ -70,22 +70,29 @@ class RetryPolicy:
         exception propagates at once.
         """
 
+        try:  # most calls succeed at once: no retry machinery for them
+            return await fn(), 1
+        except TransientError as exc:
+            if self.max_attempts <= 1:
+                raise RetriesExhausted(exc, 1) from exc
+            await self.sleep(self.wait_before(1, exc))
+
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            return self.wait_before(state.attempt_number, error)
+            return self.wait_before(state.attempt_number + 1, error)
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=stop_after_attempt(self.max_attempts - 1),
             wait=wait,
             retry=retry_if_exception_type(TransientError),
             sleep=self.sleep,
             reraise=True,
         )
-        attempts = 0
+        attempts = 1
         try:
             async for attempt in retrying:
                 with attempt:
-                    attempts = attempt.retry_state.attempt_number
+                    attempts = attempt.retry_state.attempt_number + 1
                     result = await fn()
         except TransientError as exc:
             raise RetriesExhausted(exc, attempts) from exc

@@ -9,10 +9,10 @@ neutralised before it is sent.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from nexus_agents.llm.interface import ChatMessage
@@ -61,7 +61,10 @@ def neutralise(text: str, limit: int = 4000) -> str:
 
 
 def _json_block(value: Any) -> str:
-    return "```json\n" + json.dumps(value, indent=1, sort_keys=True, default=str) + "\n```"
+    """Compact JSON with sorted keys: the same facts always give the same bytes, and no
+    token is spent on indentation."""
+    text = orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return "```json\n" + text.decode() + "\n```"
 
 
 def build_messages(agent_prompt: str, parts: PromptParts) -> list[ChatMessage]:
