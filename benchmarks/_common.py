@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import os
 import platform
+import select
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nexus_agents.testing.mock_server import MockServerStats, RecordedRequest
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -20,6 +28,193 @@ API_KEY = "sk-bench-only"
 # every mock server a benchmark starts is bounded
 MAX_REQUESTS = 20_000
 MAX_LIFETIME_S = 900.0
+
+
+MOCK_START_TIMEOUT_S = 60.0
+MOCK_STOP_GRACE_S = 5.0
+# 127.0.0.1 only: never route the stats calls through an HTTP proxy from the environment
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class MockProcess:
+    """A mock model server in a child process: its URL, and its stats and requests over HTTP."""
+
+    mode = "subprocess"
+
+    def __init__(self, proc: subprocess.Popen[str], base_url: str) -> None:
+        self.proc = proc
+        self.base_url = base_url
+        self._root = base_url.removesuffix("/v1")
+
+    def _get(self, route: str) -> bytes:
+        with _NO_PROXY.open(f"{self._root}{route}", timeout=30) as reply:
+            body: bytes = reply.read()
+            return body
+
+    def stats(self) -> MockServerStats:
+        from nexus_agents.testing.mock_server import MockServerStats
+
+        return MockServerStats.model_validate_json(self._get("/_mock/stats"))
+
+    def requests(self, since: int = 0) -> list[RecordedRequest]:
+        """Recorded chat requests after the first ``since`` (credential headers removed)."""
+        from nexus_agents.testing.mock_server import RecordedRequest
+
+        rows = json.loads(self._get(f"/_mock/requests?since={since}"))
+        return [RecordedRequest.model_validate(row) for row in rows]
+
+
+class MockThread:
+    """Today's in-process server (a thread of this process) behind the same interface."""
+
+    mode = "thread"
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.base_url: str = server.base_url
+
+    def stats(self) -> MockServerStats:
+        stats: MockServerStats = self.server.stats
+        return stats
+
+    def requests(self, since: int = 0) -> list[RecordedRequest]:
+        recorded: list[RecordedRequest] = self.server.requests
+        return recorded[since:]
+
+
+def _mock_cli_args(
+    latency_ms: float,
+    author: bool,
+    responder: str | None,
+    max_requests: int,
+    max_lifetime_s: float,
+) -> list[str]:
+    if author and responder:
+        raise ValueError("pass author=True or responder='module:factory', not both")
+    args = [
+        "--port",
+        "0",
+        "--latency-ms",
+        repr(float(latency_ms)),
+        "--max-requests",
+        str(max_requests),
+        "--max-lifetime-s",
+        repr(float(max_lifetime_s)),
+    ]
+    if author:
+        args.append("--author")
+    if responder:
+        args += ["--responder", responder]
+    return args
+
+
+def _read_url_line(proc: subprocess.Popen[str], timeout_s: float, stderr: IO[str]) -> str:
+    """The first stdout line of ``proc`` (its base URL); raises with its stderr on failure."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+    line = proc.stdout.readline().strip() if ready else ""
+    if line.startswith("http://127.0.0.1:"):
+        return line
+    if line:
+        reason = f"printed {line!r} instead of its URL"
+    elif not ready:
+        reason = f"printed no URL within {timeout_s:g} s"
+    else:  # stdout closed: the process is ending
+        try:
+            reason = f"exited with {proc.wait(timeout=MOCK_STOP_GRACE_S)}"
+        except subprocess.TimeoutExpired:
+            reason = "closed its stdout without printing its URL"
+    stderr.flush()
+    stderr.seek(0)
+    tail = stderr.read()[-2000:]
+    raise RuntimeError(f"the mock server process {reason}; its stderr:\n{tail}")
+
+
+def _terminate(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=MOCK_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=MOCK_STOP_GRACE_S)
+
+
+@contextmanager
+def mock_server_process(
+    latency_ms: float = 0.0,
+    *,
+    author: bool = False,
+    responder: str | None = None,
+    max_requests: int = MAX_REQUESTS,
+    max_lifetime_s: float = MAX_LIFETIME_S,
+    start_timeout_s: float = MOCK_START_TIMEOUT_S,
+) -> Iterator[MockProcess]:
+    """Run ``python -m nexus_agents.testing.mock_server`` as a bounded child process.
+
+    ``responder`` is ``module:factory``; the benchmarks folder is on the child's
+    PYTHONPATH, so ``throughput:responder`` resolves. The child gets SIGTERM on exit
+    (then SIGKILL after a short grace period).
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "nexus_agents.testing.mock_server",
+        *_mock_cli_args(latency_ms, author, responder, max_requests, max_lifetime_s),
+    ]
+    paths = [str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
+        try:
+            yield MockProcess(proc, _read_url_line(proc, start_timeout_s, stderr))
+        finally:
+            _terminate(proc)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+@contextmanager
+def mock_server(
+    latency_ms: float = 0.0,
+    *,
+    in_process: bool = False,
+    author: bool = False,
+    responder: str | None = None,
+    max_requests: int = MAX_REQUESTS,
+    max_lifetime_s: float = MAX_LIFETIME_S,
+) -> Iterator[MockProcess | MockThread]:
+    """The benchmarks' mock server: a child process, or (``in_process``) a thread here."""
+    if not in_process:
+        with mock_server_process(
+            latency_ms,
+            author=author,
+            responder=responder,
+            max_requests=max_requests,
+            max_lifetime_s=max_lifetime_s,
+        ) as child:
+            yield child
+        return
+    from nexus_agents.testing import MockLLMServer
+    from nexus_agents.testing.mock_server import load_responder
+    from nexus_agents.testing.playbook_author import PlaybookAuthor
+
+    _mock_cli_args(latency_ms, author, responder, max_requests, max_lifetime_s)  # same checks
+    chosen = PlaybookAuthor() if author else load_responder(responder) if responder else None
+    with MockLLMServer(
+        latency_s=latency_ms / 1000,
+        responder=chosen,
+        max_requests=max_requests,
+        max_lifetime_s=max_lifetime_s,
+    ) as server:
+        yield MockThread(server)
 
 
 def machine() -> dict[str, Any]:

@@ -13,8 +13,10 @@ Each is run *cold* (a new ``Nexus`` per run: tables loaded, facts computed) and 
 (the same ``Nexus`` again: cached tables and facts); facts time is reported apart.
 Ratio 1.0 means the framework adds nothing to the model latency; the goal is <= 1.1.
 If a run makes more calls than expected (repairs of an invalid reply), the table says so.
+The mock server runs in its own process; ``--mock-in-process`` runs it in a thread of this
+process instead (for comparison); the result records which was used.
 
-    python benchmarks/critical_path.py [--runs 3] [--latency-ms 200]
+    python benchmarks/critical_path.py [--runs 3] [--latency-ms 200] [--mock-in-process]
 """
 
 from __future__ import annotations
@@ -30,13 +32,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    MAX_LIFETIME_S,
-    MAX_REQUESTS,
     Timer,
     demo_workspace,
     env_for,
     facts_timer,
     median,
+    mock_server,
     print_table,
     write_result,
 )
@@ -51,34 +52,30 @@ WORKLOADS = {
 
 async def _one(nx: Any, graph: str, server: Any, timer: Timer) -> dict[str, Any]:
     timer.reset()
-    before = server.stats.requests
+    before = server.stats().requests
     started = time.perf_counter()
     result = await nx.arun(graph)
     elapsed = time.perf_counter() - started
     return {
         "seconds": elapsed,
         "facts_s": timer.totals.get("facts", 0.0),
-        "calls": server.stats.requests - before,
+        "calls": server.stats().requests - before,
         "status": result.status,
         "error": result.error,
     }
 
 
-async def measure(runs: int, latency_s: float) -> dict[str, Any]:
+async def measure(runs: int, latency_s: float, in_process: bool = False) -> dict[str, Any]:
     from nexus_agents.api import Nexus
-    from nexus_agents.testing import MockLLMServer
-    from nexus_agents.testing.playbook_author import PlaybookAuthor
 
     timer = Timer()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         ws = demo_workspace(Path(tmp))
-        with MockLLMServer(
-            latency_s=latency_s,
-            responder=PlaybookAuthor(),
-            max_requests=MAX_REQUESTS,
-            max_lifetime_s=MAX_LIFETIME_S,
+        with mock_server(
+            latency_s * 1000, author=True, in_process=in_process
         ) as server, facts_timer(timer):
+            mock_mode = server.mode
             env = env_for(server.base_url)
             for name, (graph, total, critical, end) in WORKLOADS.items():
                 warm = Nexus.from_workspace(ws, env=env)
@@ -114,6 +111,7 @@ async def measure(runs: int, latency_s: float) -> dict[str, Any]:
     return {
         "runs": runs,
         "latency_ms": latency_s * 1000,
+        "mock_server": mock_mode,
         "goal": f"wall / (critical calls x latency) <= {GOAL}",
         "results": rows,
     }
@@ -124,9 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--mock-in-process",
+        action="store_true",
+        help="run the mock server in a thread of this process instead of its own process",
+    )
     args = parser.parse_args(argv)
-    report = asyncio.run(measure(max(1, args.runs), args.latency_ms / 1000))
-    print(f"mock latency {args.latency_ms:g} ms, median of {args.runs} runs")
+    report = asyncio.run(
+        measure(max(1, args.runs), args.latency_ms / 1000, args.mock_in_process)
+    )
+    print(f"mock latency {args.latency_ms:g} ms ({report['mock_server']}), "
+          f"median of {args.runs} runs")
     print_table(
         ["workload", "mode", "wall s", "facts s", "calls", "critical", "ideal s", "ratio",
          "ratio w/o facts", "as expected"],

@@ -1,7 +1,10 @@
 """Framework overhead: one improvement-loop iteration in nexus vs the same topology in bare LangGraph.
 
-Both run against the local mock model server at 0 ms latency, answering with
-``PlaybookAuthor``, in the same process and the same run (interleaved, median of ``--runs``).
+Both run in this process and the same run (interleaved, median of ``--runs``) against the
+local mock model server at 0 ms latency, answering with ``PlaybookAuthor``. The server runs
+in its own process (as a model server always does), so its per-request CPU work does not
+compete with the framework for this process's GIL; ``--mock-in-process`` runs it in a thread
+here instead (the earlier setup), for comparison. The result records which was used.
 
 - nexus: ``Nexus.arun_loop_iteration()`` up to the ``deploy_approval`` gate (9 model calls).
   Measured twice: *cold* (a new ``Nexus`` per run, so the workspace data is loaded and every
@@ -11,13 +14,13 @@ Both run against the local mock model server at 0 ms latency, answering with
   feedback_insights | data_analysis -> plan -> select_item -> producer_review -> build ->
   validate -> release -> deploy_decision -> interrupt for approval), the same
   ``AsyncSqliteSaver`` checkpointer on a SQLite file opened the same way, ``durability="sync"``,
-  and the same model calls: the request bodies nexus sent (captured from the mock server)
+  and the same model calls: the request bodies nexus sent (read back from the mock server)
   replayed through an ``openai.AsyncOpenAI`` client on an ``httpx.AsyncClient``. Each node
   parses the JSON reply into the state. It does NOT compute facts, validate artifacts
   against their pydantic models or rules, render Markdown, meter budgets, record runs /
   events / usage / artifacts in a run store, or resolve agents and prompts.
 
-    python benchmarks/overhead.py [--runs 7]
+    python benchmarks/overhead.py [--runs 7] [--mock-in-process]
 """
 
 from __future__ import annotations
@@ -36,13 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     API_KEY,
-    MAX_LIFETIME_S,
-    MAX_REQUESTS,
     Timer,
     demo_workspace,
     env_for,
     facts_timer,
     median,
+    mock_server,
     print_table,
     write_result,
 )
@@ -166,13 +168,11 @@ async def nexus_iteration(nx: Any, timer: Timer) -> tuple[float, float]:
     return elapsed, timer.totals.get("facts", 0.0)
 
 
-async def measure(runs: int) -> dict[str, Any]:
+async def measure(runs: int, in_process: bool = False) -> dict[str, Any]:
     import httpx
     import openai
 
     from nexus_agents.api import Nexus
-    from nexus_agents.testing import MockLLMServer
-    from nexus_agents.testing.playbook_author import PlaybookAuthor
 
     timer = Timer()
     samples: dict[str, list[float]] = {
@@ -184,16 +184,14 @@ async def measure(runs: int) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory() as tmp:
         ws = demo_workspace(Path(tmp))
-        with MockLLMServer(
-            responder=PlaybookAuthor(), max_requests=MAX_REQUESTS, max_lifetime_s=MAX_LIFETIME_S
-        ) as server:
+        with mock_server(author=True, in_process=in_process) as server:
             env = env_for(server.base_url)
             warm = Nexus.from_workspace(ws, env=env)
             with facts_timer(timer):
                 await nexus_iteration(warm, timer)  # warm-up (imports, caches)
-                before = len(server.requests)
+                before = server.stats().requests
                 await nexus_iteration(warm, timer)
-                captured = server.requests[before:]
+                captured = server.requests(since=before)
             bodies = bodies_by_node(captured)
             async with httpx.AsyncClient() as http:
                 client = openai.AsyncOpenAI(
@@ -212,7 +210,8 @@ async def measure(runs: int) -> dict[str, Any]:
                         samples["bare"].append(
                             await bare_iteration(bodies, client, Path(tmp) / "bare.sqlite", n)
                         )
-            calls = server.stats.requests
+            calls = server.stats().requests
+            mode = server.mode
     med = {k: median(v) for k, v in samples.items()}
     bare = med["bare"]
     rows = [
@@ -242,6 +241,7 @@ async def measure(runs: int) -> dict[str, Any]:
         "runs": runs,
         "model_calls_per_iteration": len(NODES),
         "mock_requests_total": calls,
+        "mock_server": mode,
         "goal": f"nexus / bare <= {GOAL}",
         "meets_goal_warm": rows[0]["ratio_to_bare"] <= GOAL,
         "meets_goal_cold": rows[1]["ratio_to_bare"] <= GOAL,
@@ -259,9 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--mock-in-process",
+        action="store_true",
+        help="run the mock server in a thread of this process instead of its own process",
+    )
     args = parser.parse_args(argv)
-    report = asyncio.run(measure(max(1, args.runs)))
-    print(f"one improvement-loop iteration, mock at 0 ms, median of {args.runs} runs")
+    report = asyncio.run(measure(max(1, args.runs), args.mock_in_process))
+    print(f"one improvement-loop iteration, mock at 0 ms ({report['mock_server']}), "
+          f"median of {args.runs} runs")
     print_table(
         ["variant", "median s", "facts s", "x bare", "x bare w/o facts"],
         [

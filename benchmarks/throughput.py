@@ -19,7 +19,13 @@ every later run that reads it. The benchmark therefore records actions with a
 ``WorkspaceIntegration`` on a *copy* of the workspace: the same file writes happen, but
 they do not feed back into the data the concurrent runs read.
 
+The mock server runs in its own process (``--responder throughput:responder``), so the
+responder's CPU work does not compete with the runs for this process's GIL;
+``--mock-in-process`` runs it in a thread here instead (for comparison). The result
+records which was used.
+
     python benchmarks/throughput.py [--runs 200] [--concurrency 32] [--latency-ms 200]
+                                    [--mock-in-process]
 """
 
 from __future__ import annotations
@@ -37,11 +43,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
-    MAX_LIFETIME_S,
-    MAX_REQUESTS,
     Timer,
     demo_workspace,
     env_for,
+    mock_server,
     print_table,
     write_result,
 )
@@ -61,6 +66,10 @@ def alert(n: int, severity: str) -> dict[str, Any]:
 
 
 def responder() -> Any:
+    """The mock server's responder: ``PlaybookAuthor`` proposing P2 or P3 by service name.
+
+    A zero-argument factory, so the server process loads it as ``throughput:responder``.
+    """
     from nexus_agents.testing.playbook_author import AuthorScenario, PlaybookAuthor, facts_of
 
     authors = {s: PlaybookAuthor(AuthorScenario(proposed_severity=s)) for s in CALLS}
@@ -145,29 +154,28 @@ class StoreProbe:
         return rows
 
 
-async def measure(runs: int, concurrency: int, latency_s: float) -> dict[str, Any]:
+async def measure(
+    runs: int, concurrency: int, latency_s: float, in_process: bool = False
+) -> dict[str, Any]:
     from nexus_agents.actions.workspace import WorkspaceIntegration
     from nexus_agents.api import Nexus
-    from nexus_agents.testing import MockLLMServer
 
     severities = ["P3" if n % 2 == 0 else "P2" for n in range(runs)]
     expected_calls = sum(CALLS[s] for s in severities)
     with tempfile.TemporaryDirectory() as tmp:
         ws = demo_workspace(Path(tmp))
         actions_ws = demo_workspace(Path(tmp), "actions", template=ws)
-        with MockLLMServer(
-            latency_s=latency_s,
-            responder=responder(),
-            max_requests=MAX_REQUESTS,
-            max_lifetime_s=MAX_LIFETIME_S,
+        with mock_server(
+            latency_s * 1000, responder=f"{Path(__file__).stem}:responder", in_process=in_process
         ) as server:
+            mode = server.mode
             nx = Nexus.from_workspace(
                 ws, env=env_for(server.base_url), overrides={"llm.max_concurrency": concurrency}
             )
             nx.integration = WorkspaceIntegration(actions_ws)
             # warm-up: imports, specs, roster (one P3 run, not counted)
             await nx.arun("incident_response", {"alert": alert(99_999, "P3"), "now": NOW})
-            before = server.stats.requests
+            before = server.stats().requests
             with StoreProbe() as probe:
                 started = time.perf_counter()
                 results = await asyncio.gather(
@@ -178,8 +186,9 @@ async def measure(runs: int, concurrency: int, latency_s: float) -> dict[str, An
                     return_exceptions=True,
                 )
                 wall = time.perf_counter() - started
-            calls = server.stats.requests - before
-            peak = server.stats.peak_concurrency
+            after = server.stats()
+            calls = after.requests - before
+            peak = after.peak_concurrency
     statuses: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     for r in results:
@@ -198,6 +207,7 @@ async def measure(runs: int, concurrency: int, latency_s: float) -> dict[str, An
         "runs": runs,
         "max_concurrency": concurrency,
         "latency_ms": latency_s * 1000,
+        "mock_server": mode,
         "expected_calls": expected_calls,
         "calls": calls,
         "peak_concurrency_seen_by_server": peak,
@@ -221,10 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--mock-in-process",
+        action="store_true",
+        help="run the mock server in a thread of this process instead of its own process",
+    )
     args = parser.parse_args(argv)
-    r = asyncio.run(measure(max(1, args.runs), args.concurrency, args.latency_ms / 1000))
+    r = asyncio.run(
+        measure(max(1, args.runs), args.concurrency, args.latency_ms / 1000, args.mock_in_process)
+    )
     print(f"{r['runs']} incident_response runs at once, max_concurrency {r['max_concurrency']}, "
-          f"mock {r['latency_ms']:g} ms")
+          f"mock {r['latency_ms']:g} ms ({r['mock_server']})")
     print_table(
         ["calls", "expected", "peak conc.", "wall s", "ideal s", "ratio", "goal", "statuses",
          "db locked"],

@@ -8,7 +8,13 @@ decide per request instead. Faults are injected on a schedule keyed by the 1-bas
 request number. The server runs in a background thread with its own event loop
 (``with`` / ``async with``), so sync tests, async tests and subprocesses can all use it.
 
-Run it alone: ``python -m nexus_agents.testing.mock_server --port 8765 --latency-ms 50``.
+Two introspection routes serve a parent process that started the server elsewhere:
+``GET /_mock/stats`` (``MockServerStats`` as JSON) and ``GET /_mock/requests?since=N``
+(the recorded requests after the first N, credential headers removed). Neither is counted
+as a request.
+
+Run it alone: ``python -m nexus_agents.testing.mock_server --port 8765 --latency-ms 50``
+(``--author`` or ``--responder module:factory`` pick the responder; ``--help`` lists all).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import inspect
 import json
 import signal
@@ -24,6 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,7 +59,7 @@ from nexus_agents.testing.faults import (
 )
 from nexus_agents.testing.schema_faker import fake_instance
 
-__all__ = ["MockLLMServer", "MockServerStats", "RecordedRequest", "Responder"]
+__all__ = ["MockLLMServer", "MockServerStats", "RecordedRequest", "Responder", "load_responder"]
 
 LOOPBACK = "127.0.0.1"
 MOCK_MODEL_ID = "mock-model"
@@ -73,7 +81,9 @@ class MockServerStats(BaseModel):
         description="chat-completion requests numbered and answered (<= max_requests)"
     )
     rejected: int = Field(description="requests answered 503 because max_requests was reached")
-    other_requests: int = Field(description="requests to other routes (models, unknown paths)")
+    other_requests: int = Field(
+        description="requests to other routes (models, unknown paths); /_mock/* is not counted"
+    )
     in_flight: int
     peak_concurrency: int
     connections: int = Field(description="connections accepted so far")
@@ -336,6 +346,8 @@ class MockLLMServer:
 
     async def _dispatch(self, request: HttpRequest) -> _Reply | object:
         path = request.path.rstrip("/")
+        if path.startswith("/_mock/"):
+            return self._introspect(request, path)
         if path == "/v1/chat/completions":
             if request.method != "POST":
                 self._count("other_requests")
@@ -355,6 +367,27 @@ class MockLLMServer:
                 ],
             }
             return _Reply(200, json.dumps(models).encode())
+        return _error(404, f"no route for {request.method} {request.path}", "invalid_request_error")
+
+    def _introspect(self, request: HttpRequest, path: str) -> _Reply:
+        """``/_mock/stats`` and ``/_mock/requests``: read-only, not counted as requests."""
+        if request.method != "GET":
+            return _error(405, f"use GET for {path}", "invalid_request_error")
+        if path == "/_mock/stats":
+            return _Reply(200, self.stats.model_dump_json().encode())
+        if path == "/_mock/requests":
+            query = parse_qs(urlsplit(request.target).query)
+            raw = query.get("since", ["0"])[-1]
+            if not raw.isdigit():
+                return _error(
+                    400,
+                    f"since must be a whole number >= 0, got {raw!r}",
+                    "invalid_request_error",
+                    param="since",
+                )
+            recorded = self.requests[int(raw) :]
+            body = json.dumps([r.model_dump(mode="json") for r in recorded])
+            return _Reply(200, body.encode())
         return _error(404, f"no route for {request.method} {request.path}", "invalid_request_error")
 
     # -- chat completions ---------------------------------------------------------------
@@ -520,6 +553,49 @@ def _truncate(text: str) -> str:
     return "[" + cut
 
 
+def load_responder(spec: str) -> Responder:
+    """Import ``module:attr`` and call it (a zero-argument factory) for a responder."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"responder {spec!r} is not of the form 'module:factory'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"responder {spec!r}: cannot import {module_name!r}: {exc}") from exc
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ValueError(f"responder {spec!r}: {module_name} has no callable {attr!r}")
+    responder = factory()
+    if not callable(responder):
+        raise ValueError(
+            f"responder {spec!r}: the factory returned {type(responder).__name__}, not a callable"
+        )
+    return responder  # type: ignore[no-any-return]
+
+
+def _cli_responder(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Responder | None:
+    if args.responder is not None:
+        if args.author_scenario is not None:
+            parser.error("--author-scenario applies to --author, not to --responder")
+        try:
+            return load_responder(args.responder)
+        except ValueError as exc:
+            parser.error(str(exc))
+    if not args.author and args.author_scenario is None:
+        return None
+    from nexus_agents.testing.playbook_author import AuthorScenario, PlaybookAuthor
+
+    scenario = None
+    if args.author_scenario is not None:
+        from pydantic import ValidationError
+
+        try:
+            scenario = AuthorScenario.model_validate_json(args.author_scenario)
+        except ValidationError as exc:
+            parser.error(f"--author-scenario: {exc}")
+    return PlaybookAuthor(scenario)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve until interrupted; prints the base URL on the first line of stdout."""
     parser = argparse.ArgumentParser(prog="python -m nexus_agents.testing.mock_server")
@@ -527,17 +603,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--max-requests", type=int, default=1_000_000)
     parser.add_argument("--max-lifetime-s", type=float, default=3600.0)
-    parser.add_argument(
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument(
         "--author",
         action="store_true",
         help="answer with PlaybookAuthor's rule-respecting narratives instead of schema fakes",
     )
+    choice.add_argument(
+        "--responder",
+        metavar="MODULE:FACTORY",
+        help="import MODULE and call FACTORY() for the responder (same contract as responder=)",
+    )
+    parser.add_argument(
+        "--author-scenario",
+        metavar="JSON",
+        help="AuthorScenario fields for --author, e.g. '{\"qa_failures\": 1}' (implies --author)",
+    )
     args = parser.parse_args(argv)
-    responder = None
-    if args.author:
-        from nexus_agents.testing.playbook_author import PlaybookAuthor
-
-        responder = PlaybookAuthor()
+    responder = _cli_responder(parser, args)
     server = MockLLMServer(
         responder=responder,
         latency_s=args.latency_ms / 1000,
