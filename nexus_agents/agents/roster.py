@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from nexus_agents._filecache import parsed
+from nexus_agents._yaml import safe_load
 from nexus_agents.agents.spec import AgentSpec, Origin
 from nexus_agents.exceptions import SpecError, UnknownNameError
 
@@ -39,7 +41,7 @@ def parse_prompt_file(path: Path) -> tuple[dict[str, Any], str]:
     if match is None:
         raise SpecError(file, "missing YAML front matter (a block between '---' lines)")
     try:
-        data = yaml.safe_load(match.group(1))
+        data = safe_load(match.group(1))
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -65,7 +67,7 @@ def load_agent_file(
     """Load and validate one prompt file."""
     path = Path(path)
     file = str(path)
-    data, body = parse_prompt_file(path)
+    data, body = parsed("prompt file", path, parse_prompt_file)
     if "system_prompt" in data:
         raise SpecError(
             file, "the system prompt is the body after the front matter", item="system_prompt"

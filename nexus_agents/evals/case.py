@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from nexus_agents._yaml import safe_load
 from nexus_agents.evals.jsonpath import JsonPathError, parse_path
 from nexus_agents.exceptions import SpecError
 
@@ -273,7 +274,7 @@ def load_case(path: str | Path) -> EvalCase:
     except OSError as exc:
         raise SpecError(str(file), f"cannot read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if file.suffix == ".json" else safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SpecError(
             str(file), f"not valid {'JSON' if file.suffix == '.json' else 'YAML'}: {exc}"

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nexus_agents._yaml import safe_load
 from nexus_agents.exceptions import SpecError
 
 CASSETTE_VERSION = 1
@@ -100,7 +101,7 @@ def load_cassette(path: str | Path) -> Cassette:
     except OSError as exc:
         raise SpecError(str(file), f"cannot read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if file.suffix == ".json" else safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SpecError(str(file), f"not valid {file.suffix.lstrip('.').upper()}: {exc}") from None
     if not isinstance(data, dict):

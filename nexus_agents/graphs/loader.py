@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from nexus_agents._filecache import parsed
 from nexus_agents.exceptions import SpecError
 from nexus_agents.graphs.spec import GraphSpec, load_yaml, parse_spec, validate_names
 from nexus_agents.paths import shipped_dir
@@ -25,6 +26,12 @@ def load_spec(
 ) -> GraphSpec:
     """Load one spec file; its ``name`` defaults to (and must equal) the file stem."""
     file = Path(path)
+    spec = parsed("graph spec", file, _parse_file)
+    validate_names(spec, agents=agents, artifacts=artifacts, resolve_functions=resolve_functions)
+    return spec
+
+
+def _parse_file(file: Path) -> GraphSpec:
     data = load_yaml(file)
     if isinstance(data, dict):
         data.setdefault("name", file.stem)
@@ -32,9 +39,7 @@ def load_spec(
             raise SpecError(
                 str(file), f"name {data['name']!r} differs from the file name {file.stem!r}"
             )
-    spec = parse_spec(data, str(file))
-    validate_names(spec, agents=agents, artifacts=artifacts, resolve_functions=resolve_functions)
-    return spec
+    return parse_spec(data, str(file))
 
 
 def spec_files(folder: Path) -> list[Path]:

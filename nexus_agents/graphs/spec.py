@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nexus_agents._yaml import safe_load
 from nexus_agents.exceptions import SpecError
 
 __all__ = [
@@ -542,7 +543,7 @@ def load_yaml(path: Path) -> Any:
     except OSError as exc:
         raise SpecError(str(path), f"cannot read file ({exc.strerror})") from None
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nexus_agents._yaml import safe_load
 from nexus_agents.config import CONFIG_FILE, NexusConfig
 from nexus_agents.exceptions import ConfigError, SpecError, UnknownNameError
 from nexus_agents.paths import shipped_dir
@@ -128,7 +129,7 @@ def _error_text(exc: ValidationError) -> str:
 def parse_cadences(text: str, source: str) -> tuple[_CadenceFile, list[CadenceJob]]:
     """Parse and validate cadence YAML; SpecError names the file, job and field."""
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
