@@ -13,11 +13,11 @@ workflow, wall time of the whole process (imports included), and peak memory
 (``ru_maxrss``). Prompt tokens come from the mock server's stats. Mock latency 0 ms and
 200 ms. Goal: nexus faster and leaner at 0 ms, no slower at 200 ms, fewer prompt tokens.
 
-The workflow clock starts after each framework's imports, as CrewAI's starts after
-``from crewai import ...``: the nexus worker imports what ``arun`` would otherwise import
-lazily (engine, graph compiler, executor, langgraph, openai, httpx, duckdb, aiosqlite)
-first, and reports how many modules the run still imported (``late_imports``). nexus's
-time in facts builders (data work CrewAI does not do) is reported apart (``facts_s``).
+The workflow clock starts after each framework's imports, for both in the same way: a
+first, unmeasured run of each framework records the modules its workflow imported lazily
+(``sys.modules`` before and after), and every measured run imports those before its clock
+starts; ``late_imports`` counts what a measured run still imported. nexus's time in facts
+builders (data work CrewAI does not do) is reported apart (``facts_s``).
 
 CrewAI is optional (``pip install -e '.[bench]'``). It is looked for in this interpreter,
 then in the interpreter named by ``NEXUS_BENCH_CREWAI_PYTHON`` (a separate venv is the safe
@@ -90,92 +90,52 @@ def graph_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
-# what ``Nexus.arun`` imports lazily (found with a sys.modules diff around one run); the
-# nexus worker imports these before its workflow clock starts
-NEXUS_RUN_IMPORTS = (
-    "nexus_agents.runs.engine",
-    "nexus_agents.runs.store",
-    "nexus_agents.runs.postgres",
-    "nexus_agents.graphs.compiler",
-    "nexus_agents.graphs.executor",
-    "nexus_agents.graphs.loader",
-    "nexus_agents.runtime.executor",
-    "nexus_agents.runtime.agent_runner",
-    "nexus_agents.runtime.prompting",
-    *(f"nexus_agents.runtime.facts.{m}" for m in (
-        "biweekly", "daily", "delivery", "incidents", "monthly", "platform", "preconditions",
-        "quarterly", "weekly")),
-    *(f"nexus_agents.artifacts.{m}" for m in (
-        "delivery", "handoffs", "reports_biweekly", "reports_daily", "reports_monthly",
-        "reports_quarterly", "reports_weekly")),
-    *(f"nexus_agents.playbook.{m}" for m in (
-        "cadence", "improvement", "incidents", "preconditions")),
-    "nexus_agents.tools.retention_sql",
-    "nexus_agents.llm.openai_model",
-    "nexus_agents.data.loader",
-    "nexus_agents.data.rows",
-    "nexus_agents.actions.workspace",
-    "langgraph.graph",
-    "langgraph.types",
-    "langgraph.checkpoint.sqlite.aio",
-    "langchain_core.tracers.stdout",
-    "langchain_core.tracers.run_collector",
-    "langchain_core.tracers.context",
-    "openai",
-    "openai.resources.chat.chat",
-    "openai.resources.chat.completions",
-    "jiter",
-    "httpx",
-    "httpcore",
-    "anyio._backends._asyncio",
-    "duckdb",
-    "aiosqlite",
-)
-
-
 # ------------------------------------------------------------------------------ workers
 
 
-def _preload(names: tuple[str, ...]) -> list[str]:
-    """Import ``names``; return those that do not exist (the list is out of date)."""
+def _preload(names: list[str]) -> list[str]:
+    """Import ``names`` (what an earlier run of the workflow imported); return the ones
+    that cannot be imported on their own."""
     import importlib
 
     missing = []
     for name in names:
         try:
             importlib.import_module(name)
-        except ModuleNotFoundError:
+        except Exception:
             missing.append(name)
     return missing
 
 
-def _worker_nexus(base_url: str, workspace: str) -> dict[str, Any]:
+def _worker_nexus(base_url: str, workspace: str, preload: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     import asyncio
 
     from nexus_agents.api import Nexus
 
-    missing = _preload(NEXUS_RUN_IMPORTS)
+    missing = _preload(preload)
     nx = Nexus.from_workspace(workspace, env=env_for(base_url))
     period = nx.default_period("improvement_loop").label
     timer = Timer()
     with facts_timer(timer):
-        modules_before = len(sys.modules)
+        modules_before = set(sys.modules)
         run_started = time.perf_counter()
         result = asyncio.run(nx.arun(GRAPH, {"item_id": ITEM_ID}, period=period))
         run_s = time.perf_counter() - run_started
-        late_imports = len(sys.modules) - modules_before
+        late = sorted(set(sys.modules) - modules_before)
     ok = result.status == "succeeded"
     return {"ok": ok, "error": result.error, "run_s": run_s,
             "process_s": time.perf_counter() - started,
-            "facts_s": timer.totals.get("facts", 0.0), "late_imports": late_imports,
-            "preload_missing": missing}
+            "facts_s": timer.totals.get("facts", 0.0), "late_imports": len(late),
+            "run_modules": late, "preload_missing": missing}
 
 
-def _worker_crewai(base_url: str, prompts_file: str) -> dict[str, Any]:
+def _worker_crewai(base_url: str, prompts_file: str, preload: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
     os.environ.update(OFFLINE_ENV)
     from crewai import LLM, Agent, Crew, Process, Task
+
+    missing = _preload(preload)
 
     prompts = json.loads(Path(prompts_file).read_text(encoding="utf-8"))
     llm = LLM(model="openai/mock-model", base_url=base_url, api_key=API_KEY)
@@ -198,17 +158,24 @@ def _worker_crewai(base_url: str, prompts_file: str) -> dict[str, Any]:
             )
         )
     crew = Crew(agents=agents, tasks=tasks, process=Process.sequential, verbose=False)
-    modules_before = len(sys.modules)
+    modules_before = set(sys.modules)
     run_started = time.perf_counter()
     crew.kickoff()
     run_s = time.perf_counter() - run_started
+    late = sorted(set(sys.modules) - modules_before)
     return {"ok": True, "error": None, "run_s": run_s, "process_s": time.perf_counter() - started,
-            "facts_s": 0.0, "late_imports": len(sys.modules) - modules_before}
+            "facts_s": 0.0, "late_imports": len(late), "run_modules": late,
+            "preload_missing": missing}
 
 
-def worker_main(kind: str, base_url: str, arg: str) -> None:
+def worker_main(kind: str, base_url: str, arg: str, preload_file: str) -> None:
+    preload_path = Path(preload_file)
+    preload = json.loads(preload_path.read_text()) if preload_path.is_file() else []
     try:
-        out = _worker_nexus(base_url, arg) if kind == "nexus" else _worker_crewai(base_url, arg)
+        if kind == "nexus":
+            out = _worker_nexus(base_url, arg, preload)
+        else:
+            out = _worker_crewai(base_url, arg, preload)
     except Exception as exc:  # reported, not raised: the parent prints it
         out = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:400]}
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -236,14 +203,14 @@ def _crewai_python() -> tuple[str | None, str]:
     )
 
 
-def _spawn(python: str, kind: str, base_url: str, arg: str) -> dict[str, Any]:
+def _spawn(python: str, kind: str, base_url: str, arg: str, preload: Path) -> dict[str, Any]:
     env = {**os.environ, **OFFLINE_ENV}
     if python != sys.executable:
         # the CrewAI venv lacks nexus_agents: the worker needs only this file and _common
         env["PYTHONPATH"] = str(HERE.parent)
     started = time.perf_counter()
     done = subprocess.run(
-        [python, str(Path(__file__).resolve()), "--worker", kind, base_url, arg],
+        [python, str(Path(__file__).resolve()), "--worker", kind, base_url, arg, str(preload)],
         capture_output=True, text=True, check=False, env=env, timeout=600,
     )
     wall = time.perf_counter() - started
@@ -285,21 +252,29 @@ def measure(runs: int, latencies_ms: list[float]) -> dict[str, Any]:
                 frameworks.append(("crewai", crewai_python, str(prompts_file)))
             for name, python, arg in frameworks:
                 samples: list[dict[str, Any]] = []
+                preload = Path(tmp) / f"preload-{name}.json"
                 with MockLLMServer(
                     latency_s=latency / 1000,
                     responder=PlaybookAuthor(),
                     max_requests=MAX_REQUESTS,
                     max_lifetime_s=MAX_LIFETIME_S,
                 ) as server:
+                    if not preload.exists():
+                        # a first, unmeasured run finds what the workflow imports lazily;
+                        # measured runs import it before their clock starts
+                        first = _spawn(python, name, server.base_url, arg, preload)
+                        if not first.get("ok"):
+                            raise SystemExit(f"{name} discovery run failed: {first.get('error')}")
+                        preload.write_text(json.dumps(first["run_modules"]))
+                        if name == "nexus":
+                            prompts_file.write_text(json.dumps(_capture_prompts(server.requests)))
                     for _ in range(runs):
                         before = server.stats
-                        got = _spawn(python, name, server.base_url, arg)
+                        got = _spawn(python, name, server.base_url, arg, preload)
                         after = server.stats
                         got["calls"] = after.requests - before.requests
                         got["prompt_tokens"] = after.prompt_tokens - before.prompt_tokens
-                        if name == "nexus" and not prompts_file.exists() and got.get("ok"):
-                            prompts_file.write_text(json.dumps(
-                                _capture_prompts(server.requests[before.requests:])))
+                        got.pop("run_modules", None)
                         samples.append(got)
                 good = [s for s in samples if s.get("ok")]
                 rows.append({
@@ -341,7 +316,7 @@ def measure(runs: int, latencies_ms: list[float]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
-        worker_main(argv[1], argv[2], argv[3])
+        worker_main(argv[1], argv[2], argv[3], argv[4])
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
