@@ -143,6 +143,16 @@ class Nexus:
             listeners=self.listeners,
         )
 
+    def _prefetch_data(self) -> None:
+        """On the first run of this workspace in the process, load its tables in a thread
+        while the engine opens and the first steps start (they then find them loaded)."""
+        workspace = self.workspace
+        if workspace.loaded or not workspace.data_dir.is_dir():
+            return
+        loading = asyncio.get_running_loop().run_in_executor(None, workspace.prefetch)
+        # a malformed file is reported by the step that reads it, with file, line and column
+        loading.add_done_callback(lambda done: done.cancelled() or done.exception())
+
     async def _engine(self, unattended: bool = False) -> Engine:
         """A new engine with its own executor (the caller closes it)."""
         from nexus_agents.runs.engine import Engine
@@ -234,6 +244,7 @@ class Nexus:
         label = period or data.get("period") or self.default_period(graph).label
         parse_period(str(label))  # a bad label fails here, before anything is written
         data["period"] = str(label)
+        self._prefetch_data()
         async with self._using_engine() as engine:
             result = await engine.start(
                 graph, data, thread_id=thread_id, period=str(label), job=job, unattended=unattended

@@ -150,3 +150,35 @@ def test_a_run_left_open_is_closed_when_its_loop_ends(
     asyncio.run(nx.arun("incident_response", {"alert": alert(1), "now": NOW}))  # no aclose
     assert len(opened) == 1
     assert opened[0]._owns == []
+
+
+async def test_first_run_loads_the_tables_in_the_background(ws: Path, server: MockLLMServer) -> None:
+    nx = nexus(ws, server)
+    assert not nx.workspace.loaded
+    result = await nx.arun("improvement_loop")
+    assert result.status == "waiting_approval"
+    # content and experiments are tables the loop itself never reads
+    assert {"content", "experiments"} <= set(nx.workspace.present_tables())
+    loads: list[list[str]] = []
+    original = nx.workspace._load
+    nx.workspace._load = lambda db, names: loads.append(names) or original(db, names)  # type: ignore[method-assign]
+    nx.workspace.connect(nx.workspace.present_tables()).close()
+    assert loads == []  # everything was in memory already
+    await nx.aclose()
+
+
+async def test_a_malformed_file_still_fails_the_step_that_reads_it(
+    ws: Path, server: MockLLMServer
+) -> None:
+    users = ws / "data" / "users.csv"
+    lines = users.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[3].split(",")
+    row[header.index("signup_at")] = "not-a-date"
+    lines[3] = ",".join(row)
+    users.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    nx = nexus(ws, server)
+    result = await nx.arun("improvement_loop")
+    await nx.aclose()
+    assert result.status == "failed"
+    assert "users.csv" in (result.error or "") and "line 4" in (result.error or "")

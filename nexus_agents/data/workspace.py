@@ -100,6 +100,16 @@ class Workspace:
     def present_tables(self) -> list[str]:
         return [name for name in TABLES if self.has(name)]
 
+    @property
+    def loaded(self) -> bool:
+        """Whether any table has been loaded into memory in this process."""
+        return bool(self._loaded)
+
+    def prefetch(self) -> None:
+        """Load every present table now (from the data cache when its file is unchanged),
+        so a later ``connect()`` finds it in memory. Raises like ``connect()``."""
+        self.connect(self.present_tables()).close()
+
     def now(self) -> datetime:
         """'Now' as naive workspace time: ``[data] as_of`` when set, else the clock."""
         fixed = self.config.data.as_of
