@@ -6,7 +6,11 @@ call each. nexus runs it from a small graph spec this benchmark writes into the 
 workspace's ``graphs/`` folder. CrewAI runs five ``Agent``s / ``Task``s in a sequential
 ``Crew`` whose prompts are the ones nexus sent (system prompt as the agent's backstory, the
 facts + task message as the task description), captured from the mock server, so both
-see the same prompts and data; CrewAI adds its own scaffolding around them.
+see the same prompts and data; CrewAI adds its own scaffolding around them. Those prompts
+carry facts nexus computed from the workspace data, work a CrewAI user has to do too, so
+CrewAI also runs a second way, ``crewai+facts``: inside its clock it first computes the
+same facts with nexus's facts builders on its own copy of the workspace (the CrewAI venv
+needs ``duckdb`` and the repository on PYTHONPATH, which the benchmark sets).
 
 Each framework runs in a fresh subprocess per run (``--runs``, median): wall time of the
 workflow, wall time of the whole process (imports included), and peak memory
@@ -57,6 +61,7 @@ from _common import (  # noqa: E402
 )
 
 GRAPH = "peers_five_step"
+CREWAI_FACTS = "crewai+facts"  # CrewAI that also computes the facts its prompts carry
 ITEM_ID = "BL-001"  # a backlog item of the demo workspace
 STEPS = [
     ("measure", "analytics_reporter", "weekly_analytics_report", []),
@@ -130,14 +135,39 @@ def _worker_nexus(base_url: str, workspace: str, preload: list[str]) -> dict[str
             "run_modules": late, "preload_missing": missing}
 
 
-def _worker_crewai(base_url: str, prompts_file: str, preload: list[str]) -> dict[str, Any]:
+def _build_facts(data: dict[str, Any]) -> float:
+    """The data work nexus does before each agent's call, with nexus's own facts builders
+    on a copy of the same workspace: what a CrewAI user must compute to send these prompts."""
+    started = time.perf_counter()
+    from nexus_agents.data.context import use_workspace
+    from nexus_agents.data.workspace import Workspace
+    from nexus_agents.periods import parse_period
+    from nexus_agents.runtime.facts import FactsContext, builder_for
+
+    workspace = Workspace(data["workspace"])
+    period = parse_period(data["period"])
+    as_of = min(workspace.now(), period.end)
+    state = {"inputs": dict(data["inputs"]), "period": period.label}
+    with use_workspace(workspace), workspace.pinned():
+        for step, _agent, output, _inputs in STEPS:
+            builder_for(output)(
+                FactsContext(workspace=workspace, period=period, as_of=as_of, state=state,
+                             step_id=step)
+            )
+    return time.perf_counter() - started
+
+
+def _worker_crewai(
+    base_url: str, prompts_file: str, preload: list[str], with_facts: bool = False
+) -> dict[str, Any]:
     started = time.perf_counter()
     os.environ.update(OFFLINE_ENV)
     from crewai import LLM, Agent, Crew, Process, Task
 
     missing = _preload(preload)
 
-    prompts = json.loads(Path(prompts_file).read_text(encoding="utf-8"))
+    spec = json.loads(Path(prompts_file).read_text(encoding="utf-8"))
+    prompts = spec["prompts"]
     llm = LLM(model="openai/mock-model", base_url=base_url, api_key=API_KEY)
     agents, tasks = [], []
     for step in prompts:
@@ -160,11 +190,12 @@ def _worker_crewai(base_url: str, prompts_file: str, preload: list[str]) -> dict
     crew = Crew(agents=agents, tasks=tasks, process=Process.sequential, verbose=False)
     modules_before = set(sys.modules)
     run_started = time.perf_counter()
+    facts_s = _build_facts(spec["data"]) if with_facts else 0.0
     crew.kickoff()
     run_s = time.perf_counter() - run_started
     late = sorted(set(sys.modules) - modules_before)
     return {"ok": True, "error": None, "run_s": run_s, "process_s": time.perf_counter() - started,
-            "facts_s": 0.0, "late_imports": len(late), "run_modules": late,
+            "facts_s": facts_s, "late_imports": len(late), "run_modules": late,
             "preload_missing": missing}
 
 
@@ -175,7 +206,7 @@ def worker_main(kind: str, base_url: str, arg: str, preload_file: str) -> None:
         if kind == "nexus":
             out = _worker_nexus(base_url, arg, preload)
         else:
-            out = _worker_crewai(base_url, arg, preload)
+            out = _worker_crewai(base_url, arg, preload, with_facts=kind == CREWAI_FACTS)
     except Exception as exc:  # reported, not raised: the parent prints it
         out = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:400]}
     out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -222,6 +253,13 @@ def _spawn(python: str, kind: str, base_url: str, arg: str, preload: Path) -> di
     return {"ok": False, "error": (done.stderr or done.stdout)[-400:]}
 
 
+def _peers_period(workspace: Path) -> str:
+    """The period the nexus worker runs (the improvement loop's default for the workspace)."""
+    from nexus_agents.api import Nexus
+
+    return Nexus.from_workspace(workspace).default_period("improvement_loop").label
+
+
 def _capture_prompts(requests: list[Any]) -> list[dict[str, Any]]:
     prompts = []
     for (step, agent, output, _), rec in zip(STEPS, requests, strict=True):
@@ -246,10 +284,12 @@ def measure(runs: int, latencies_ms: list[float]) -> dict[str, Any]:
         (ws / "graphs").mkdir(exist_ok=True)
         (ws / "graphs" / f"{GRAPH}.yaml").write_text(graph_yaml(), encoding="utf-8")
         prompts_file = Path(tmp) / "prompts.json"
+        crewai_ws = demo_workspace(Path(tmp), "crewai-ws", template=ws)
         for latency in latencies_ms:
             frameworks = [("nexus", sys.executable, str(ws))]
             if crewai_python is not None:
                 frameworks.append(("crewai", crewai_python, str(prompts_file)))
+                frameworks.append((CREWAI_FACTS, crewai_python, str(prompts_file)))
             for name, python, arg in frameworks:
                 samples: list[dict[str, Any]] = []
                 preload = Path(tmp) / f"preload-{name}.json"
@@ -264,10 +304,20 @@ def measure(runs: int, latencies_ms: list[float]) -> dict[str, Any]:
                         # measured runs import it before their clock starts
                         first = _spawn(python, name, server.base_url, arg, preload)
                         if not first.get("ok"):
-                            raise SystemExit(f"{name} discovery run failed: {first.get('error')}")
-                        preload.write_text(json.dumps(first["run_modules"]))
+                            if name == "nexus":
+                                raise SystemExit(f"nexus discovery run failed: {first.get('error')}")
+                            print(f"{name} skipped: {first.get('error')}")
+                            continue
+                        names = [m for m in first["run_modules"] if not m.startswith("__")]
+                        preload.write_text(json.dumps(names))
                         if name == "nexus":
-                            prompts_file.write_text(json.dumps(_capture_prompts(server.requests)))
+                            data = {
+                                "workspace": str(crewai_ws),
+                                "period": _peers_period(ws),
+                                "inputs": {"item_id": ITEM_ID},
+                            }
+                            prompts_file.write_text(json.dumps(
+                                {"prompts": _capture_prompts(server.requests), "data": data}))
                     for _ in range(runs):
                         before = server.stats
                         got = _spawn(python, name, server.base_url, arg, preload)
@@ -303,6 +353,12 @@ def measure(runs: int, latencies_ms: list[float]) -> dict[str, Any]:
                 "memory_nexus_over_crewai": n["maxrss_mb"] / c["maxrss_mb"],
                 "prompt_tokens_nexus_over_crewai": n["prompt_tokens"] / c["prompt_tokens"],
             }
+            if CREWAI_FACTS in pair and pair[CREWAI_FACTS]["run_s"] == pair[CREWAI_FACTS]["run_s"]:
+                cf = pair[CREWAI_FACTS]
+                comparison[f"{latency:g}ms"].update({
+                    "run_time_nexus_over_crewai_with_same_facts": n["run_s"] / cf["run_s"],
+                    "memory_nexus_over_crewai_with_same_facts": n["maxrss_mb"] / cf["maxrss_mb"],
+                })
     return {
         "runs": runs,
         "crewai": crewai_note if crewai_python is None else f"{crewai_note} ({crewai_python})",
@@ -336,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         for error in r["errors"]:
             print(f"  {r['framework']} @ {r['latency_ms']:g} ms: {error}")
         if r["preload_missing"]:
-            print(f"  nexus preload list names missing modules: {r['preload_missing']}")
+            print(f"  {r['framework']} could not preload: {r['preload_missing']}")
     if report["crewai_skipped"]:
         print(f"CrewAI skipped: {report['crewai']}")
     for latency, ratios in report["comparison"].items():
