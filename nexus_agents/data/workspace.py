@@ -59,6 +59,7 @@ class Workspace:
         self._loaded: dict[str, FileSignature] = {}
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self._files: dict[str, Path] = {}
+        self._computing: dict[Hashable, threading.Event] = {}
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
@@ -184,18 +185,35 @@ class Workspace:
         """``compute()``, cached under ``key`` until any data file changes.
 
         For pure functions of the workspace data and ``key``; the cached object is shared,
-        so callers must not mutate it.
+        so callers must not mutate it. Threads asking for a value another thread is
+        computing wait for that computation.
         """
         full = (key, self.data_signature())
-        with self._lock:
-            if full in self._memo:
-                self._memo.move_to_end(full)
-                return self._memo[full]  # type: ignore[no-any-return]
-        value = compute()
+        while True:
+            with self._lock:
+                if full in self._memo:
+                    self._memo.move_to_end(full)
+                    return self._memo[full]  # type: ignore[no-any-return]
+                running = self._computing.get(full)
+                if running is None:
+                    done = self._computing[full] = threading.Event()
+                    break
+            # another thread computes the same value: wait for it instead of repeating it
+            # (if it fails, the loop finds no value and this thread computes it)
+            running.wait()
+        try:
+            value = compute()
+        except BaseException:
+            with self._lock:
+                del self._computing[full]
+            done.set()
+            raise
         with self._lock:
             self._memo[full] = value
             while len(self._memo) > MEMO_SIZE:
                 self._memo.popitem(last=False)
+            del self._computing[full]
+        done.set()
         return value
 
     def clear_cache(self) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -97,6 +97,7 @@ class _Compiler:
     _entries: dict[str, list[str]] = field(default_factory=dict)
     _referenced: set[str] = field(default_factory=set)
     _joins: list[tuple[Any, list[str], str]] = field(default_factory=list)
+    _upcoming: dict[str, tuple[AgentStep, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from nexus_agents.graphs.spec import iter_steps
@@ -111,6 +112,8 @@ class _Compiler:
             self._referenced.update(t for t in targets if t)
         for step in reversed(every):  # nested steps first: a parallel's entries are its branches'
             self._entries[step.id] = self._entry_nodes(step)
+        agents = [s for s in every if isinstance(s, AgentStep)]
+        self._upcoming = {s.id: tuple(agents[i + 1 :]) for i, s in enumerate(agents)}
 
     # ----------------------------------------------------------------- structure
     #
@@ -300,11 +303,12 @@ class _Compiler:
 
     def _agent(self, step: AgentStep, loop: _Loop | None) -> NodeBody:
         executor = self.executor
+        upcoming = self._upcoming.get(step.id, ())
 
         async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
             if executor is None:
                 raise RuntimeError("no step executor was given to compile_graph")
-            sctx = _step_ctx(ctx, step.id, loop, state)
+            sctx = replace(_step_ctx(ctx, step.id, loop, state), upcoming=upcoming)
             result = await executor.run_agent(step, state, sctx)  # type: ignore[arg-type]
             if not isinstance(result, StepResult):
                 result = StepResult.model_validate(result)

@@ -26,6 +26,7 @@ from nexus_agents.periods import Period, parse_period
 from nexus_agents.runtime.agent_runner import run_agent
 from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
 from nexus_agents.runtime.facts import FactsContext, LoopBoundStore, builder_for
+from nexus_agents.runtime.lookahead import FactsLookahead
 
 if TYPE_CHECKING:
     from nexus_agents.agents.roster import Roster
@@ -77,6 +78,7 @@ class AgentExecutor:
     listeners: list[ProgressListener] = field(default_factory=list)
     _model: ChatModel | None = None
     _budgets: dict[str, RunBudget] = field(default_factory=dict)
+    _lookahead: FactsLookahead | None = None
 
     @property
     def model(self) -> ChatModel:
@@ -186,6 +188,9 @@ class AgentExecutor:
             # Off the event loop, so parallel branches compute their facts concurrently;
             # the thread gets a copy of this context (the bound workspace included).
             bundle = await asyncio.to_thread(builder_for(kind), facts_ctx)
+            if self._lookahead is None:
+                self._lookahead = FactsLookahead(self.workspace, self.roster)
+            self._lookahead.start(ctx, dict(state), period, as_of)
             task = step.task or f"Write the {artifact_cls.title} for {period.label}."
             if ctx.attempt is not None and ctx.max_attempts is not None:
                 task += f" (attempt {ctx.attempt}/{ctx.max_attempts})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -142,3 +143,49 @@ def test_cached_rows_follow_the_file_and_are_private_copies(ws: Workspace) -> No
     assert [r.score for r in read_nps(ws)] == [10, 9, 7, 3]
     rewrite(ws.data_dir / "nps.csv", nps_rows(1))
     assert [r.score for r in read_nps(ws)] == [1]
+
+
+def test_threads_asking_for_one_value_share_one_computation(ws: Workspace) -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow() -> list[int]:
+        calls.append(1)
+        started.set()
+        assert release.wait(5)
+        return [42]
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = pool.submit(ws.memoized, "shared", slow)
+        assert started.wait(5)
+        others = [pool.submit(ws.memoized, "shared", slow) for _ in range(2)]
+        release.set()
+        values = [first.result(5), *(f.result(5) for f in others)]
+    assert calls == [1]
+    assert all(v is values[0] for v in values)
+
+
+def test_a_failed_computation_is_retried_by_the_thread_that_waited(ws: Workspace) -> None:
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def failing() -> int:
+        calls.append("failing")
+        started.set()
+        assert release.wait(5)
+        raise RuntimeError("boom")
+
+    def working() -> int:
+        calls.append("working")
+        return 7
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(ws.memoized, "flaky", failing)
+        assert started.wait(5)
+        second = pool.submit(ws.memoized, "flaky", working)
+        release.set()
+        with pytest.raises(RuntimeError):
+            first.result(5)
+        assert second.result(5) == 7
+    assert calls == ["failing", "working"]
+    assert ws.memoized("flaky", failing) == 7  # stored once it succeeded

@@ -1,0 +1,97 @@
+"""Facts lookahead: while a run's first agent step waits for its model, build the facts of
+the graph's later agent steps in a background thread.
+
+Facts builders keep their data work (KPI reports, funnels, cohorts, themes) in the
+workspace's memo, so an early build from the state known at that moment leaves those
+parts ready; each step still builds its own facts, from the state it really gets, when it
+runs. A builder that needs something only a later state has simply fails here, silently.
+The lookahead runs once per graph, period, moment and data version: when those match an
+earlier one, the memo is warm already and nothing is started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Hashable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nexus_agents.agents.roster import Roster
+    from nexus_agents.data.workspace import Workspace
+    from nexus_agents.graphs.executor import StepContext
+    from nexus_agents.graphs.spec import AgentStep
+    from nexus_agents.periods import Period
+
+__all__ = ["FactsLookahead"]
+
+logger = logging.getLogger(__name__)
+REMEMBERED = 256  # runs and lookahead keys kept to recognise repeats
+
+
+class FactsLookahead:
+    """Starts early facts builds for the upcoming steps of a run (at most once per run)."""
+
+    def __init__(self, workspace: Workspace, roster: Roster) -> None:
+        self.workspace = workspace
+        self.roster = roster
+        self._runs: OrderedDict[str, None] = OrderedDict()
+        self._done: OrderedDict[Hashable, None] = OrderedDict()
+
+    def start(
+        self, ctx: StepContext, state: dict[str, Any], period: Period, as_of: datetime
+    ) -> asyncio.Future[None] | None:
+        """Build the facts of ``ctx.upcoming`` in a thread, unless already done; returns the
+        background job (callers need not wait for it)."""
+        if not ctx.upcoming or not _remember(self._runs, ctx.run_id):
+            return None
+        key = (ctx.run.graph, period.label, as_of, self.workspace.data_signature())
+        if not _remember(self._done, key):
+            return None
+        loop = asyncio.get_running_loop()
+        job = loop.run_in_executor(None, self._build, ctx.upcoming, dict(state), period, as_of)
+        job.add_done_callback(_quiet)
+        return job
+
+    def _build(
+        self, steps: tuple[AgentStep, ...], state: dict[str, Any], period: Period, as_of: datetime
+    ) -> None:
+        from nexus_agents.data.context import use_workspace
+        from nexus_agents.playbook.cadence import resolve_step
+        from nexus_agents.runtime.facts import FactsContext, builder_for
+
+        workspace = self.workspace
+        with use_workspace(workspace), workspace.pinned():
+            for step in steps:
+                try:
+                    resolved = resolve_step(step, state)
+                    kind = resolved.output or self.roster.get(resolved.agent).output
+                    builder_for(kind)(
+                        FactsContext(
+                            workspace=workspace,
+                            period=period,
+                            as_of=as_of,
+                            state=state,
+                            options=dict(resolved.options),
+                            step_id=resolved.id,
+                        )
+                    )
+                except Exception as exc:
+                    logger.debug("facts lookahead for step %s: %s", step.id, exc)
+
+
+def _remember(seen: OrderedDict[Any, None], key: Hashable) -> bool:
+    """Record ``key``; False when it was there already."""
+    if key in seen:
+        return False
+    seen[key] = None
+    while len(seen) > REMEMBERED:
+        seen.popitem(last=False)
+    return True
+
+
+def _quiet(job: asyncio.Future[None]) -> None:
+    if not job.cancelled():
+        job.exception()  # retrieved: a failure here is never the run's failure
