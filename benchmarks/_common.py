@@ -333,3 +333,13 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return "" if value is None else str(value)
+
+
+def freeze_gc(enabled: bool) -> bool:
+    """Keep start-up objects out of full garbage collections, as ``nexus run``, ``nexus
+    demo`` and the scheduler worker do in their own processes; returns ``enabled``."""
+    if enabled:
+        from nexus_agents._gc import freeze_startup_objects
+
+        freeze_startup_objects()
+    return enabled

@@ -16,7 +16,11 @@ If a run makes more calls than expected (repairs of an invalid reply), the table
 The mock server runs in its own process; ``--mock-in-process`` runs it in a thread of this
 process instead (for comparison); the result records which was used.
 
-    python benchmarks/critical_path.py [--runs 3] [--latency-ms 200] [--mock-in-process]
+After the warm-up the process freezes its start-up objects out of full garbage
+collections, as ``nexus run``, ``nexus demo`` and the scheduler worker do
+(``--no-gc-freeze`` measures without).
+
+    python benchmarks/critical_path.py [--runs 3] [--latency-ms 200] [--mock-in-process] [--no-gc-freeze]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from _common import (
     demo_workspace,
     env_for,
     facts_timer,
+    freeze_gc,
     median,
     mock_server,
     print_table,
@@ -65,7 +70,9 @@ async def _one(nx: Any, graph: str, server: Any, timer: Timer) -> dict[str, Any]
     }
 
 
-async def measure(runs: int, latency_s: float, in_process: bool = False) -> dict[str, Any]:
+async def measure(
+    runs: int, latency_s: float, in_process: bool = False, gc_freeze: bool = True
+) -> dict[str, Any]:
     from nexus_agents.api import Nexus
 
     timer = Timer()
@@ -80,6 +87,7 @@ async def measure(runs: int, latency_s: float, in_process: bool = False) -> dict
             for name, (graph, total, critical, end) in WORKLOADS.items():
                 warm = Nexus.from_workspace(ws, env=env)
                 await _one(warm, graph, server, timer)  # warm-up: imports and caches
+                froze = freeze_gc(gc_freeze)
                 samples: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
                 for _ in range(runs):
                     cold = Nexus.from_workspace(ws, env=env)
@@ -112,6 +120,7 @@ async def measure(runs: int, latency_s: float, in_process: bool = False) -> dict
         "runs": runs,
         "latency_ms": latency_s * 1000,
         "mock_server": mock_mode,
+        "gc_freeze": froze,
         "goal": f"wall / (critical calls x latency) <= {GOAL}",
         "results": rows,
     }
@@ -127,9 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the mock server in a thread of this process instead of its own process",
     )
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave start-up objects in full garbage collections (nexus's own processes freeze them)",
+    )
     args = parser.parse_args(argv)
     report = asyncio.run(
-        measure(max(1, args.runs), args.latency_ms / 1000, args.mock_in_process)
+        measure(max(1, args.runs), args.latency_ms / 1000, args.mock_in_process,
+                not args.no_gc_freeze)
     )
     print(f"mock latency {args.latency_ms:g} ms ({report['mock_server']}), "
           f"median of {args.runs} runs")

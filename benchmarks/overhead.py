@@ -20,7 +20,11 @@ here instead (the earlier setup), for comparison. The result records which was u
   against their pydantic models or rules, render Markdown, meter budgets, record runs /
   events / usage / artifacts in a run store, or resolve agents and prompts.
 
-    python benchmarks/overhead.py [--runs 7] [--mock-in-process]
+After the warm-up the process freezes its start-up objects out of full garbage
+collections, as ``nexus run``, ``nexus demo`` and the scheduler worker do
+(``--no-gc-freeze`` measures without).
+
+    python benchmarks/overhead.py [--runs 7] [--mock-in-process] [--no-gc-freeze]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from _common import (
     demo_workspace,
     env_for,
     facts_timer,
+    freeze_gc,
     median,
     mock_server,
     print_table,
@@ -168,7 +173,7 @@ async def nexus_iteration(nx: Any, timer: Timer) -> tuple[float, float]:
     return elapsed, timer.totals.get("facts", 0.0)
 
 
-async def measure(runs: int, in_process: bool = False) -> dict[str, Any]:
+async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -> dict[str, Any]:
     import httpx
     import openai
 
@@ -198,6 +203,7 @@ async def measure(runs: int, in_process: bool = False) -> dict[str, Any]:
                     base_url=server.base_url, api_key=API_KEY, max_retries=0, http_client=http
                 )
                 await bare_iteration(bodies, client, Path(tmp) / "bare-warmup.sqlite", -1)
+                froze = freeze_gc(gc_freeze)
                 with facts_timer(timer):
                     for n in range(runs):
                         cold = Nexus.from_workspace(ws, env=env)
@@ -242,6 +248,7 @@ async def measure(runs: int, in_process: bool = False) -> dict[str, Any]:
         "model_calls_per_iteration": len(NODES),
         "mock_requests_total": calls,
         "mock_server": mode,
+        "gc_freeze": froze,
         "goal": f"nexus / bare <= {GOAL}",
         "meets_goal_warm": rows[0]["ratio_to_bare"] <= GOAL,
         "meets_goal_cold": rows[1]["ratio_to_bare"] <= GOAL,
@@ -264,8 +271,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the mock server in a thread of this process instead of its own process",
     )
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave start-up objects in full garbage collections (nexus's own processes freeze them)",
+    )
     args = parser.parse_args(argv)
-    report = asyncio.run(measure(max(1, args.runs), args.mock_in_process))
+    report = asyncio.run(measure(max(1, args.runs), args.mock_in_process, not args.no_gc_freeze))
     print(f"one improvement-loop iteration, mock at 0 ms ({report['mock_server']}), "
           f"median of {args.runs} runs")
     print_table(

@@ -20,7 +20,9 @@ workflow, wall time of the whole process (imports included), and peak memory
 The workflow clock starts after each framework's imports, for both in the same way: a
 first, unmeasured run of each framework records the modules its workflow imported lazily
 (``sys.modules`` before and after), and every measured run imports those before its clock
-starts; ``late_imports`` counts what a measured run still imported. nexus's time in facts
+starts; ``late_imports`` counts what a measured run still imported. Both workers then
+freeze their start-up objects out of full garbage collections (``gc.freeze()``), as
+nexus's own processes (``nexus run``, the scheduler worker) do. nexus's time in facts
 builders (data work CrewAI does not do) is reported apart (``facts_s``).
 
 CrewAI is optional (``pip install -e '.[bench]'``). It is looked for in this interpreter,
@@ -34,6 +36,7 @@ the CrewAI rows are skipped with the reason. CrewAI runs offline (telemetry and 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -119,6 +122,7 @@ def _worker_nexus(base_url: str, workspace: str, preload: list[str]) -> dict[str
     from nexus_agents.api import Nexus
 
     missing = _preload(preload)
+    gc.freeze()  # as nexus's own processes do; the CrewAI worker does the same
     nx = Nexus.from_workspace(workspace, env=env_for(base_url))
     period = nx.default_period("improvement_loop").label
     timer = Timer()
@@ -165,6 +169,7 @@ def _worker_crewai(
     from crewai import LLM, Agent, Crew, Process, Task
 
     missing = _preload(preload)
+    gc.freeze()  # start-up objects out of full collections, as in the nexus worker
 
     spec = json.loads(Path(prompts_file).read_text(encoding="utf-8"))
     prompts = spec["prompts"]

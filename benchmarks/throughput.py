@@ -24,8 +24,12 @@ responder's CPU work does not compete with the runs for this process's GIL;
 ``--mock-in-process`` runs it in a thread here instead (for comparison). The result
 records which was used.
 
+After the warm-up the process freezes its start-up objects out of full garbage
+collections, as ``nexus run``, ``nexus demo`` and the scheduler worker do
+(``--no-gc-freeze`` measures without).
+
     python benchmarks/throughput.py [--runs 200] [--concurrency 32] [--latency-ms 200]
-                                    [--mock-in-process]
+                                    [--mock-in-process] [--no-gc-freeze]
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from _common import (
     Timer,
     demo_workspace,
     env_for,
+    freeze_gc,
     mock_server,
     print_table,
     write_result,
@@ -155,7 +160,11 @@ class StoreProbe:
 
 
 async def measure(
-    runs: int, concurrency: int, latency_s: float, in_process: bool = False
+    runs: int,
+    concurrency: int,
+    latency_s: float,
+    in_process: bool = False,
+    gc_freeze: bool = True,
 ) -> dict[str, Any]:
     from nexus_agents.actions.workspace import WorkspaceIntegration
     from nexus_agents.api import Nexus
@@ -175,6 +184,7 @@ async def measure(
             nx.integration = WorkspaceIntegration(actions_ws)
             # warm-up: imports, specs, roster (one P3 run, not counted)
             await nx.arun("incident_response", {"alert": alert(99_999, "P3"), "now": NOW})
+            froze = freeze_gc(gc_freeze)
             before = server.stats().requests
             with StoreProbe() as probe:
                 started = time.perf_counter()
@@ -208,6 +218,7 @@ async def measure(
         "max_concurrency": concurrency,
         "latency_ms": latency_s * 1000,
         "mock_server": mode,
+        "gc_freeze": froze,
         "expected_calls": expected_calls,
         "calls": calls,
         "peak_concurrency_seen_by_server": peak,
@@ -236,9 +247,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the mock server in a thread of this process instead of its own process",
     )
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave start-up objects in full garbage collections (nexus's own processes freeze them)",
+    )
     args = parser.parse_args(argv)
     r = asyncio.run(
-        measure(max(1, args.runs), args.concurrency, args.latency_ms / 1000, args.mock_in_process)
+        measure(max(1, args.runs), args.concurrency, args.latency_ms / 1000, args.mock_in_process,
+                not args.no_gc_freeze)
     )
     print(f"{r['runs']} incident_response runs at once, max_concurrency {r['max_concurrency']}, "
           f"mock {r['latency_ms']:g} ms ({r['mock_server']})")

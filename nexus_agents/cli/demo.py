@@ -45,9 +45,12 @@ def register(app: typer.Typer) -> None:
 async def _run_demo(
     console: Console, directory: Path, seed: int, decision: str, live: bool
 ) -> None:
+    from nexus_agents._gc import freeze_startup_objects
     from nexus_agents.api import Nexus
     from nexus_agents.cli.runs import _Progress
     from nexus_agents.config import load_config
+
+    freeze_startup_objects()
     from nexus_agents.data.demo import generate_demo
     from nexus_agents.exceptions import ConfigError
 

@@ -20,10 +20,17 @@ _WORKSPACE = typer.Option(
 _ALIASES = {"loop": "improvement_loop", "incident": "incident_response"}
 
 
-def _nexus(workspace: Path | None, **kwargs: Any) -> Nexus:
+def _nexus(workspace: Path | None, *, runs: bool = False, **kwargs: Any) -> Nexus:
+    """The workspace's ``Nexus``; ``runs=True`` for commands that run graphs (this process
+    is ours, so its start-up objects are kept out of full garbage collections)."""
     from nexus_agents.api import Nexus
 
-    return Nexus.from_workspace(workspace if workspace is not None else Path("."), **kwargs)
+    nx = Nexus.from_workspace(workspace if workspace is not None else Path("."), **kwargs)
+    if runs:
+        from nexus_agents._gc import freeze_startup_objects
+
+        freeze_startup_objects()
+    return nx
 
 
 def _console() -> Console:
@@ -121,7 +128,7 @@ def register(app: typer.Typer) -> None:
         data = _load_json_file(inputs) if inputs else {}
         if alert is not None:
             data["alert"] = _load_json_file(alert)
-        nx = _nexus(workspace, listeners=[_Progress(console, as_json)])
+        nx = _nexus(workspace, runs=True, listeners=[_Progress(console, as_json)])
         result = asyncio.run(
             nx.arun(_ALIASES.get(graph, graph), data, period=period, unattended=unattended)
         )
@@ -139,7 +146,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Give the decision a waiting run asks for, and continue it."""
         console = _console()
-        nx = _nexus(workspace, listeners=[_Progress(console, False)])
+        nx = _nexus(workspace, runs=True, listeners=[_Progress(console, False)])
         result = nx.resume(run_id, decision, note, decided_by=by)
         print_result(console, result)
 
@@ -198,7 +205,7 @@ def register(app: typer.Typer) -> None:
         """Continue a run that stopped (crash, kill) from its last completed step."""
         console = _console()
         print_result(
-            console, _nexus(workspace, listeners=[_Progress(console, False)]).resume(run_id)
+            console, _nexus(workspace, runs=True, listeners=[_Progress(console, False)]).resume(run_id)
         )
 
     app.add_typer(runs, name="runs")

@@ -88,6 +88,9 @@ def run(
     workspace: Path | None = _WS,
 ) -> None:
     """Run one period of a job now (a period that already ran is not run again)."""
+    from nexus_agents._gc import freeze_startup_objects
+
+    freeze_startup_objects()
     with _engine(workspace, role="run") as engine:
         outcome = engine.run(job, period, rerun_failed=rerun_failed)
     line = f"{job}: {outcome.status.value} after {outcome.attempts} attempt(s)"
@@ -111,8 +114,10 @@ def worker(
     drain: bool = typer.Option(False, "--drain", help="Catch up, run what is queued, then exit."),
 ) -> None:
     """Run the scheduler in the foreground: fire schedules, drain the queue (Ctrl-C stops)."""
+    from nexus_agents._gc import freeze_startup_objects
     from nexus_agents.schedule.worker import run_worker
 
+    freeze_startup_objects()
     engine = _engine(workspace, role="worker", worker_id=worker_id)
     run_worker(
         engine, sync=not no_sync, until_idle=drain, on_event=lambda msg: typer.echo(msg, err=True)
