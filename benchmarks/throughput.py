@@ -12,12 +12,10 @@ is within 1.5x of it. SQLite contention: every RunStore coroutine and checkpoint
 timed, and 'database is locked' errors are counted (the store waits up to its busy timeout
 before one is raised, so long waits show up as time, not errors).
 
-Workaround (a known bug, reported): backlog rows appended by ``WorkspaceIntegration``
-(P3 items, post-mortem prevention actions) leave required columns such as ``reach`` empty
-and use CRLF line ends in an LF file, so the validated loader rejects ``backlog.csv`` for
-every later run that reads it. The benchmark therefore records actions with a
+Actions (P3 backlog items, post-mortem prevention items) are recorded by a
 ``WorkspaceIntegration`` on a *copy* of the workspace: the same file writes happen, but
-they do not feed back into the data the concurrent runs read.
+the data the concurrent runs read stays the same during the measurement (an appended
+backlog row changes ``backlog.csv`` and would make the other runs reload it).
 
 The mock server runs in its own process (``--responder throughput:responder``), so the
 responder's CPU work does not compete with the runs for this process's GIL;
@@ -232,7 +230,7 @@ async def measure(
         "database_is_locked_errors": probe.locked,
         "store_time_total_s": store_total,
         "store": store_rows,
-        "workaround": "actions recorded in a copy of the workspace (see the module docstring)",
+        "actions_workspace": "a copy of the workspace, so the data the runs read stays fixed",
     }
 
 
