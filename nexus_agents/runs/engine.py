@@ -280,6 +280,9 @@ class Engine:
             run_id, graph_name, job=job, period=period, inputs=dict(inputs or {}), policy=policy
         )
         state = initial_state(dict(inputs or {}), period)
+        prepare = getattr(self.executor, "prepare_run", None)
+        if prepare is not None:  # e.g. start building facts while the graph starts
+            prepare(self.specs[graph_name], dict(state), run_id)
         return await self._drive(graph, run_id, graph_name, policy, state)
 
     async def resume(

@@ -31,7 +31,7 @@ from nexus_agents.runtime.lookahead import FactsLookahead
 if TYPE_CHECKING:
     from nexus_agents.agents.roster import Roster
     from nexus_agents.data.workspace import Workspace
-    from nexus_agents.graphs.spec import AgentStep
+    from nexus_agents.graphs.spec import AgentStep, GraphSpec
     from nexus_agents.graphs.state import GraphState
 
 ProgressListener = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -85,6 +85,24 @@ class AgentExecutor:
         if self._model is None:
             self._model = self.model_factory()
         return self._model
+
+    @property
+    def lookahead(self) -> FactsLookahead:
+        if self._lookahead is None:
+            self._lookahead = FactsLookahead(self.workspace, self.roster)
+        return self._lookahead
+
+    def prepare_run(self, spec: GraphSpec, state: dict[str, Any], run_id: str) -> None:
+        """A run of ``spec`` starts: build its agent steps' facts in the background (the
+        steps then find their data work done or under way)."""
+        from nexus_agents.graphs.spec import AgentStep, iter_steps
+
+        steps = tuple(s for s in iter_steps(spec.steps) if isinstance(s, AgentStep))
+        try:
+            period = self._period(state)  # type: ignore[arg-type]
+        except ModelError:
+            return  # no period: the first step reports it
+        self.lookahead.start(run_id, spec.name, steps, state, period, self._as_of(period))
 
     async def _budget(self, ctx: StepContext) -> RunBudget:
         budget = self._budgets.get(ctx.run_id)
@@ -188,9 +206,9 @@ class AgentExecutor:
             # Off the event loop, so parallel branches compute their facts concurrently;
             # the thread gets a copy of this context (the bound workspace included).
             bundle = await asyncio.to_thread(builder_for(kind), facts_ctx)
-            if self._lookahead is None:
-                self._lookahead = FactsLookahead(self.workspace, self.roster)
-            self._lookahead.start(ctx, dict(state), period, as_of)
+            self.lookahead.start(
+                ctx.run_id, ctx.run.graph, ctx.upcoming, dict(state), period, as_of
+            )
             task = step.task or f"Write the {artifact_cls.title} for {period.label}."
             if ctx.attempt is not None and ctx.max_attempts is not None:
                 task += f" (attempt {ctx.attempt}/{ctx.max_attempts})"

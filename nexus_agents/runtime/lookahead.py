@@ -1,5 +1,5 @@
-"""Facts lookahead: while a run's first agent step waits for its model, build the facts of
-the graph's later agent steps in a background thread.
+"""Facts lookahead: when a run starts, build the facts of the graph's agent steps in a
+background thread, while the engine opens, earlier steps run and models answer.
 
 Facts builders keep their data work (KPI reports, funnels, cohorts, themes) in the
 workspace's memo, so an early build from the state known at that moment leaves those
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from nexus_agents.agents.roster import Roster
     from nexus_agents.data.workspace import Workspace
-    from nexus_agents.graphs.executor import StepContext
     from nexus_agents.graphs.spec import AgentStep
     from nexus_agents.periods import Period
 
@@ -32,7 +31,7 @@ REMEMBERED = 256  # runs and lookahead keys kept to recognise repeats
 
 
 class FactsLookahead:
-    """Starts early facts builds for the upcoming steps of a run (at most once per run)."""
+    """Starts early facts builds for the agent steps of a run (at most once per run)."""
 
     def __init__(self, workspace: Workspace, roster: Roster) -> None:
         self.workspace = workspace
@@ -41,17 +40,24 @@ class FactsLookahead:
         self._done: OrderedDict[Hashable, None] = OrderedDict()
 
     def start(
-        self, ctx: StepContext, state: dict[str, Any], period: Period, as_of: datetime
+        self,
+        run_id: str,
+        graph: str,
+        steps: tuple[AgentStep, ...],
+        state: dict[str, Any],
+        period: Period,
+        as_of: datetime,
     ) -> asyncio.Future[None] | None:
-        """Build the facts of ``ctx.upcoming`` in a thread, unless already done; returns the
-        background job (callers need not wait for it)."""
-        if not ctx.upcoming or not _remember(self._runs, ctx.run_id):
+        """Build the facts of ``steps`` in a thread, unless this run or an equal one (same
+        graph, period, moment and data) already did; returns the background job (callers
+        need not wait for it)."""
+        if not steps or not _remember(self._runs, run_id):
             return None
-        key = (ctx.run.graph, period.label, as_of, self.workspace.data_signature())
+        key = (graph, period.label, as_of, self.workspace.data_signature())
         if not _remember(self._done, key):
             return None
         loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(None, self._build, ctx.upcoming, dict(state), period, as_of)
+        job = loop.run_in_executor(None, self._build, steps, dict(state), period, as_of)
         job.add_done_callback(_quiet)
         return job
 

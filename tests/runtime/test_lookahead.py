@@ -13,7 +13,6 @@ from nexus_agents.agents.roster import load_roster
 from nexus_agents.data.context import use_workspace
 from nexus_agents.data.demo import generate_demo
 from nexus_agents.data.workspace import Workspace
-from nexus_agents.graphs.executor import RunContext, StepContext
 from nexus_agents.graphs.spec import AgentStep
 from nexus_agents.periods import parse_period
 from nexus_agents.runtime.facts import FactsContext, builder_for
@@ -45,15 +44,10 @@ def suite_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def step_ctx(run_id: str, *upcoming: AgentStep) -> StepContext:
-    return StepContext(run=RunContext(run_id=run_id, graph="strategic_review"), step_id="market",
-                       upcoming=upcoming)
-
-
 async def test_later_steps_find_their_data_work_done(ws: Workspace, suite_calls: list[str]) -> None:
     lookahead = FactsLookahead(ws, load_roster())
     as_of = min(ws.now(), QUARTER.end)
-    job = lookahead.start(step_ctx("r1", BROKEN, REVIEW), {}, QUARTER, as_of)
+    job = lookahead.start("r1", "strategic_review", (BROKEN, REVIEW), {}, QUARTER, as_of)
     assert job is not None
     await job  # a step that cannot be built (unknown agent) does not stop the others
     assert sorted(suite_calls) == ["2026-Q2", "2026-Q3"]
@@ -68,21 +62,22 @@ async def test_later_steps_find_their_data_work_done(ws: Workspace, suite_calls:
 async def test_it_runs_once_per_run_and_data_version(ws: Workspace, suite_calls: list[str]) -> None:
     lookahead = FactsLookahead(ws, load_roster())
     as_of = min(ws.now(), QUARTER.end)
-    first = lookahead.start(step_ctx("r1", REVIEW), {}, QUARTER, as_of)
+    graph, steps = "strategic_review", (REVIEW,)
+    first = lookahead.start("r1", graph, steps, {}, QUARTER, as_of)
     assert first is not None
     await first
-    assert lookahead.start(step_ctx("r1", REVIEW), {}, QUARTER, as_of) is None  # same run
-    assert lookahead.start(step_ctx("r2", REVIEW), {}, QUARTER, as_of) is None  # memo is warm
-    assert lookahead.start(step_ctx("r3"), {}, QUARTER, as_of) is None  # nothing upcoming
+    assert lookahead.start("r1", graph, steps, {}, QUARTER, as_of) is None  # same run
+    assert lookahead.start("r2", graph, steps, {}, QUARTER, as_of) is None  # memo is warm
+    assert lookahead.start("r3", graph, (), {}, QUARTER, as_of) is None  # no agent steps
     deployments = ws.data_dir / "deployments.csv"
     deployments.write_text(deployments.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    again = lookahead.start(step_ctx("r4", REVIEW), {}, QUARTER, as_of)
+    again = lookahead.start("r4", graph, steps, {}, QUARTER, as_of)
     assert again is not None  # the data changed: the memo is cold again
     await again
     assert sorted(suite_calls) == ["2026-Q2", "2026-Q2", "2026-Q3", "2026-Q3"]
 
 
-async def test_a_run_starts_the_lookahead_from_its_first_agent_step(
+async def test_a_run_starts_the_lookahead_for_all_its_agent_steps(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nexus_agents.api import Nexus
@@ -92,10 +87,10 @@ async def test_a_run_starts_the_lookahead_from_its_first_agent_step(
     started: list[tuple[str, list[str]]] = []
     original = FactsLookahead.start
 
-    def spy(self: FactsLookahead, ctx: StepContext, *args: Any) -> Any:
-        job = original(self, ctx, *args)
+    def spy(self: FactsLookahead, run_id: str, graph: str, steps: Any, *args: Any) -> Any:
+        job = original(self, run_id, graph, steps, *args)
         if job is not None:
-            started.append((ctx.step_id, [s.id for s in ctx.upcoming]))
+            started.append((graph, [s.id for s in steps]))
         return job
 
     monkeypatch.setattr(FactsLookahead, "start", spy)
@@ -104,4 +99,9 @@ async def test_a_run_starts_the_lookahead_from_its_first_agent_step(
         async with Nexus.from_workspace(ws.path, env=env) as nx:
             result = await nx.arun("strategic_review", period="2026-Q3")
     assert result.status == "succeeded"
-    assert len(started) == 1 and started[0][1][-1] == "strategic_review"
+    assert started == [
+        (
+            "strategic_review",
+            ["market", "brand", "customers", "tech_debt", "process", "strategic_review"],
+        )
+    ]
