@@ -71,6 +71,7 @@ class RunContext:
     auto_approve_policy: ApprovePolicy = "pause"
     config: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    new_run: bool = False  # started by this call (nothing of it is recorded yet)
 
 
 @dataclass(frozen=True)

@@ -283,7 +283,7 @@ class Engine:
         prepare = getattr(self.executor, "prepare_run", None)
         if prepare is not None:  # e.g. start building facts while the graph starts
             prepare(self.specs[graph_name], dict(state), run_id)
-        return await self._drive(graph, run_id, graph_name, policy, state)
+        return await self._drive(graph, run_id, graph_name, policy, state, new_run=True)
 
     async def resume(
         self,
@@ -364,7 +364,14 @@ class Engine:
         return {"configurable": {"thread_id": run_id}, "recursion_limit": RECURSION_LIMIT}
 
     async def _drive(
-        self, graph: Any, run_id: str, graph_name: str, policy: ApprovePolicy, payload: Any
+        self,
+        graph: Any,
+        run_id: str,
+        graph_name: str,
+        policy: ApprovePolicy,
+        payload: Any,
+        *,
+        new_run: bool = False,
     ) -> RunResult:
         ctx = RunContext(
             run_id=run_id,
@@ -373,6 +380,7 @@ class Engine:
             integration=self.integration,
             auto_approve_policy=policy,
             config=self.config,
+            new_run=new_run,
         )
         config = self._config(run_id)
         try:

@@ -108,7 +108,7 @@ class AgentExecutor:
         budget = self._budgets.get(ctx.run_id)
         if budget is None:
             spent = BudgetState()
-            if ctx.run.store is not None:
+            if ctx.run.store is not None and not ctx.run.new_run:  # a new run spent nothing
                 totals = await ctx.run.store.usage_totals(ctx.run_id)
                 spent = BudgetState(
                     calls=int(totals.get("calls", 0)),

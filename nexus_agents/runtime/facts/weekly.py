@@ -446,6 +446,14 @@ def funnel_stages(funnel: Any, label: str) -> list[dict[str, Any]]:
 @facts_builder("weekly_analytics_report")
 def weekly_analytics_report(ctx: FactsContext) -> FactBundle:
     """KPIs of the ISO week vs the week before, tested changes, funnel, cohort retention."""
+    # a pure function of the data, the period, the moment and the cohort option: the loop's
+    # MEASURE and ANALYZE steps (and every later run of the same week) share one bundle
+    weeks = int(ctx.options.get("cohort_weeks") or COHORT_WEEKS)
+    key = ("weekly_analytics_report", ctx.period.label, ctx.as_of, weeks)
+    return ctx.workspace.memoized(key, lambda: _weekly_analytics_report(ctx))
+
+
+def _weekly_analytics_report(ctx: FactsContext) -> FactBundle:
     week = period_containing(PeriodKind.WEEK, ctx.period.start)
     current, previous = kpi_report(ctx, week), kpi_report(ctx, week.previous())
     retention = cohort_retention(ctx, week)
