@@ -182,3 +182,16 @@ async def test_a_malformed_file_still_fails_the_step_that_reads_it(
     await nx.aclose()
     assert result.status == "failed"
     assert "users.csv" in (result.error or "") and "line 4" in (result.error or "")
+
+
+async def test_the_result_a_run_returns_equals_the_stored_one(
+    ws: Path, server: MockLLMServer
+) -> None:
+    async with nexus(ws, server) as nx:
+        waiting = await nx.arun("improvement_loop")
+        finished = await nx.arun("incident_response", {"alert": alert(7), "now": NOW})
+        for returned in (waiting, finished):
+            stored = await nx.aresult(returned.run_id)
+            assert returned.model_dump() == stored.model_dump()
+    assert waiting.status == "waiting_approval" and waiting.pending is not None
+    assert finished.status == "succeeded" and finished.artifacts

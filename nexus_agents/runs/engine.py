@@ -264,7 +264,8 @@ class Engine:
         a finished or waiting run is returned as is, an interrupted one is resumed."""
         graph = self.graph(graph_name)
         run_id = thread_id or uuid.uuid4().hex
-        existing = await self.store.get_run(run_id)
+        # only a given thread id can name a run that exists already
+        existing = await self.store.get_run(run_id) if thread_id is not None else None
         if existing is not None:
             if existing.graph != graph_name:
                 raise ValueError(
@@ -384,22 +385,21 @@ class Engine:
         )
         config = self._config(run_id)
         try:
-            await graph.ainvoke(payload, config, context=ctx, durability="sync")
+            # the final state; with an open approval it also carries "__interrupt__" (a
+            # run that stopped any other way raised, e.g. on the recursion limit)
+            out = await graph.ainvoke(payload, config, context=ctx, durability="sync")
         except Exception as exc:
             await self.store.set_status(run_id, "failed", error=str(exc) or type(exc).__name__)
             return await self.result(run_id)
-        snapshot = await graph.aget_state(config)
+        values = dict(out or {})
+        interrupts = values.pop("__interrupt__", None) or []
         status: RunStatus = "succeeded"
-        error: str | None = None
         pending: dict[str, Any] | None = None
-        if snapshot.interrupts:
-            first = snapshot.interrupts[0]
+        if interrupts:
+            first = interrupts[0]
             status, pending = "waiting_approval", {**dict(first.value), "interrupt_id": first.id}
-        elif snapshot.next:
-            status = "failed"
-            error = f"stopped before {', '.join(snapshot.next)} without finishing"
-        await self.store.set_status(run_id, status, error=error, pending=pending)
-        return _result(run_id, graph_name, status, dict(snapshot.values or {}), pending, error)
+        await self.store.set_status(run_id, status, pending=pending)
+        return _result(run_id, graph_name, status, values, pending, None)
 
 
 def _result(
