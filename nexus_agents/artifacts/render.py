@@ -107,3 +107,22 @@ def render_markdown(artifact: Artifact, *, derived: Mapping[str, Any] | None = N
             continue
         parts.append(f"## {label(name)}\n\n{_block(value)}")
     return "\n\n".join(parts) + "\n"
+
+
+def render_stored(data: Mapping[str, Any]) -> str | None:
+    """Markdown of an artifact stored as JSON (``facts``, ``narrative``, ``meta`` and its
+    ``kind``); None when the kind is unknown or the JSON no longer fits its model."""
+    from pydantic import ValidationError
+
+    from nexus_agents.artifacts.registry import get_artifact
+    from nexus_agents.exceptions import UnknownNameError
+
+    kind = data.get("kind")
+    if not isinstance(kind, str):
+        return None
+    try:
+        cls = get_artifact(kind)
+        artifact = cls.model_validate({k: data[k] for k in cls.model_fields if k in data})
+    except (UnknownNameError, ValidationError):
+        return None
+    return artifact.to_markdown()

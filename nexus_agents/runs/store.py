@@ -647,12 +647,18 @@ class RunStore:
 
     @staticmethod
     def _artifact(row: dict[str, Any]) -> ArtifactRecord:
+        data = json.loads(row["json"])
+        markdown = row["markdown"]
+        if markdown is None:  # agent artifacts are rendered when read, not on every run
+            from nexus_agents.artifacts.render import render_stored
+
+            markdown = render_stored(data)
         return ArtifactRecord(
             run_id=row["run_id"],
             step=row["step"],
             kind=row["kind"],
-            data=json.loads(row["json"]),
-            markdown=row["markdown"],
+            data=data,
+            markdown=markdown,
             created_at=row["created_at"],
         )
 

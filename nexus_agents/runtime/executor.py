@@ -241,7 +241,7 @@ class AgentExecutor:
         )
         return StepResult(
             artifact=artifact_json(outcome.artifact),
-            markdown=outcome.artifact.to_markdown(),
+            markdown=None,  # rendered from the stored JSON when someone reads it
             usage={
                 "calls": float(outcome.calls),
                 "prompt_tokens": float(usage.prompt_tokens),
