@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from nexus_agents.periods import Period, PeriodKind, period_containing
 from nexus_agents.runtime.agent_runner import FactBundle
 from nexus_agents.runtime.facts import FactsContext, facts_builder
+from nexus_agents.runtime.facts.concurrent import together
 from nexus_agents.runtime.facts.daily import (
     deployments_between,
     kpi_report,
@@ -455,8 +456,12 @@ def weekly_analytics_report(ctx: FactsContext) -> FactBundle:
 
 def _weekly_analytics_report(ctx: FactsContext) -> FactBundle:
     week = period_containing(PeriodKind.WEEK, ctx.period.start)
-    current, previous = kpi_report(ctx, week), kpi_report(ctx, week.previous())
-    retention = cohort_retention(ctx, week)
+    current, previous, retention, funnel = together(
+        lambda: kpi_report(ctx, week),
+        lambda: kpi_report(ctx, week.previous()),
+        lambda: cohort_retention(ctx, week),
+        lambda: week_funnel(ctx, week),
+    )
     cohorts = []
     for curve in retention.cohorts:
         point = next(p for p in curve.points if p.offset == retention.flag_offset)
@@ -474,7 +479,7 @@ def _weekly_analytics_report(ctx: FactsContext) -> FactBundle:
         "week": week.label,
         "kpis": [k.model_dump() for k in kpis_with_previous(current, previous)],
         "changes": week_changes(current, previous),
-        "funnel": funnel_stages(week_funnel(ctx, week), week.label),
+        "funnel": funnel_stages(funnel, week.label),
         "retention_offset_days": retention.flag_offset,
         "cohorts": cohorts,
     }
