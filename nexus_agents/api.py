@@ -13,6 +13,7 @@ returning), so each sync call opens and closes its own.
 from __future__ import annotations
 
 import asyncio
+import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from nexus_agents.runs.store import ArtifactRecord, RunRecord
     from nexus_agents.runtime.agent_runner import AgentOutcome
     from nexus_agents.runtime.executor import AgentExecutor
+    from nexus_agents.runtime.lookahead import FactsLookahead
     from nexus_agents.schedule.jobs import CadenceJob, JobOutcome
     from nexus_agents.tools.kpis import KPIReport
 
@@ -141,7 +143,14 @@ class Nexus:
             roster=self.roster,
             model_factory=lambda: self.model,
             listeners=self.listeners,
+            shared_lookahead=self._lookahead,
         )
+
+    @cached_property
+    def _lookahead(self) -> FactsLookahead:
+        from nexus_agents.runtime.lookahead import FactsLookahead
+
+        return FactsLookahead(self.workspace, self.roster)
 
     def _prefetch_data(self) -> None:
         """On the first run of this workspace in the process, load its tables in a thread
@@ -245,6 +254,14 @@ class Nexus:
         parse_period(str(label))  # a bad label fails here, before anything is written
         data["period"] = str(label)
         self._prefetch_data()
+        spec = self.specs.get(graph)
+        if spec is not None and thread_id is None:
+            # start the facts of the run's agent steps now, while the engine opens (the
+            # engine's own start finds them under way and starts nothing)
+            from nexus_agents.graphs.state import initial_state
+
+            early = f"early:{uuid.uuid4().hex}"  # the run's id is given out by the engine
+            self.executor().prepare_run(spec, dict(initial_state(data, str(label))), early)
         async with self._using_engine() as engine:
             result = await engine.start(
                 graph, data, thread_id=thread_id, period=str(label), job=job, unattended=unattended

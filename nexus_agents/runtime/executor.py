@@ -78,7 +78,8 @@ class AgentExecutor:
     listeners: list[ProgressListener] = field(default_factory=list)
     _model: ChatModel | None = None
     _budgets: dict[str, RunBudget] = field(default_factory=dict)
-    _lookahead: FactsLookahead | None = None
+    # shared by every executor of one Nexus, so a run's early start is seen by its engine
+    shared_lookahead: FactsLookahead | None = None
 
     @property
     def model(self) -> ChatModel:
@@ -88,9 +89,9 @@ class AgentExecutor:
 
     @property
     def lookahead(self) -> FactsLookahead:
-        if self._lookahead is None:
-            self._lookahead = FactsLookahead(self.workspace, self.roster)
-        return self._lookahead
+        if self.shared_lookahead is None:
+            self.shared_lookahead = FactsLookahead(self.workspace, self.roster)
+        return self.shared_lookahead
 
     def prepare_run(self, spec: GraphSpec, state: dict[str, Any], run_id: str) -> None:
         """A run of ``spec`` starts: build its agent steps' facts in the background (the

@@ -77,7 +77,7 @@ async def test_it_runs_once_per_run_and_data_version(ws: Workspace, suite_calls:
     assert sorted(suite_calls) == ["2026-Q2", "2026-Q2", "2026-Q3", "2026-Q3"]
 
 
-async def test_a_run_starts_the_lookahead_for_all_its_agent_steps(
+async def test_a_run_starts_the_lookahead_for_all_its_agent_steps_before_the_engine_opens(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from nexus_agents.api import Nexus
@@ -94,14 +94,25 @@ async def test_a_run_starts_the_lookahead_for_all_its_agent_steps(
         return job
 
     monkeypatch.setattr(FactsLookahead, "start", spy)
+    from nexus_agents.runs.engine import Engine
+
+    opened = Engine.open.__func__  # type: ignore[attr-defined]
+
+    async def open_spy(cls: Any, **kwargs: Any) -> Any:
+        started.append(("engine opened", []))
+        return await opened(cls, **kwargs)
+
+    monkeypatch.setattr(Engine, "open", classmethod(open_spy))
     with MockLLMServer(responder=PlaybookAuthor()) as server:
         env = {"NEXUS_LLM_BASE_URL": server.base_url, "NEXUS_LLM_API_KEY": "sk-test"}
         async with Nexus.from_workspace(ws.path, env=env) as nx:
             result = await nx.arun("strategic_review", period="2026-Q3")
     assert result.status == "succeeded"
+    # the facts start before the engine opens, once for the run
     assert started == [
         (
             "strategic_review",
             ["market", "brand", "customers", "tech_debt", "process", "strategic_review"],
-        )
+        ),
+        ("engine opened", []),
     ]
