@@ -7,6 +7,7 @@ a killed process resumes after the last completed step and redoes nothing before
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -138,20 +139,29 @@ async def _open_checkpointer(location: Path | SecretStr) -> tuple[Any, list[Any]
         saver, conn = await open_checkpointer(location.get_secret_value())
         return saver, [conn]
     saver_class = _sqlite_saver_class()
-    conns: list[Any] = []
-    try:
-        shards = []
-        for _ in range(CHECKPOINT_CONNECTIONS):
-            conn = await connect_sqlite(location)
-            conns.append(conn)
-            shard = saver_class(conn)
-            await shard.setup()
-            shards.append(shard)
-    except BaseException:
-        for conn in conns:
+
+    async def shard() -> tuple[Any, Any]:
+        conn = await connect_sqlite(location)
+        try:
+            saver = saver_class(conn)
+            await saver.setup()
+        except BaseException:
             await conn.close()
-        raise
-    return _sharded_saver(shards), conns
+            raise
+        return saver, conn
+
+    # the first connection creates the tables; the others then open side by side
+    opened: list[tuple[Any, Any] | BaseException] = [await shard()]
+    opened += await asyncio.gather(
+        *(shard() for _ in range(CHECKPOINT_CONNECTIONS - 1)), return_exceptions=True
+    )
+    failed = [o for o in opened if isinstance(o, BaseException)]
+    good = [o for o in opened if not isinstance(o, BaseException)]
+    if failed:
+        for _, conn in good:
+            await conn.close()
+        raise failed[0]
+    return _sharded_saver([saver for saver, _ in good]), [conn for _, conn in good]
 
 
 class Engine:
