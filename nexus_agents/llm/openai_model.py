@@ -134,7 +134,15 @@ class OpenAIChatModel:
             loop = asyncio.get_running_loop()
             client = self._clients.get(loop)
             if client is None:
-                http = httpx.AsyncClient(timeout=self._timeout_s, verify=_tls_context())
+                # keep a connection alive for every call that may run at once (httpx keeps
+                # 20 by default: more concurrent calls would reconnect again and again)
+                slots = max(self.limiter.limit, 1)
+                limits = httpx.Limits(
+                    max_connections=max(100, slots), max_keepalive_connections=max(20, slots)
+                )
+                http = httpx.AsyncClient(
+                    timeout=self._timeout_s, verify=_tls_context(), limits=limits
+                )
                 client = self._new_client(openai, http)
                 self._clients[loop] = client
             return client
