@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -66,10 +66,16 @@ NodeBody = Callable[[dict[str, Any], RunnableConfig, RunContext], Awaitable[Any]
 
 @dataclass(frozen=True)
 class _Loop:
-    id: str
-    max_attempts: int
     step: LoopStep
-    succ: str
+    succ: str  # where the loop continues once it passed
+
+    @property
+    def id(self) -> str:
+        return self.step.id
+
+    @property
+    def max_attempts(self) -> int:
+        return self.step.max_attempts
 
 
 def _direct_branch(branch: list[Step]) -> bool:
@@ -97,7 +103,6 @@ class _Compiler:
     _entries: dict[str, list[str]] = field(default_factory=dict)
     _referenced: set[str] = field(default_factory=set)
     _joins: list[tuple[Any, list[str], str]] = field(default_factory=list)
-    _upcoming: dict[str, tuple[AgentStep, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from nexus_agents.graphs.spec import iter_steps
@@ -112,8 +117,6 @@ class _Compiler:
             self._referenced.update(t for t in targets if t)
         for step in reversed(every):  # nested steps first: a parallel's entries are its branches'
             self._entries[step.id] = self._entry_nodes(step)
-        agents = [s for s in every if isinstance(s, AgentStep)]
-        self._upcoming = {s.id: tuple(agents[i + 1 :]) for i, s in enumerate(agents)}
 
     # ----------------------------------------------------------------- structure
     #
@@ -175,9 +178,8 @@ class _Compiler:
                 after = steps[index + 1] if index + 1 < len(steps) else None
                 decider: Decider | None = None
                 if after is not None and self._fusible(steps, index + 1):
-                    after_succ = self._succ(steps, index + 1, cont)
                     if isinstance(after, RouteStep):
-                        decider = self._route_decider(after, after_succ)
+                        decider = self._route_decider(after)
                     elif isinstance(after, LoopStep):
                         decider = _loop_entry(after)
                         succ = after.body[0].id
@@ -190,24 +192,17 @@ class _Compiler:
                     self._edges(builder, step.id, succ)
             elif isinstance(step, RouteStep):
                 if not self._fusible(steps, index):
-                    builder.add_node(step.id, self._wrap(step.id, "route", None, self._route(step, succ)))
+                    builder.add_node(step.id, self._wrap(step.id, "route", None, self._route(step)))
             elif isinstance(step, LoopStep):
                 self._loop(builder, step, succ, enter=not self._fusible(steps, index))
             elif isinstance(step, ParallelStep):
                 self._parallel(builder, step, succ, loop)
 
-    @staticmethod
-    def _succ(steps: list[Step], index: int, cont: str) -> str:
-        step = steps[index]
-        if step.next:
-            return _target(step.next)
-        return steps[index + 1].id if index + 1 < len(steps) else cont
-
     def _loop(
         self, builder: StateGraph[Any, Any, Any, Any], step: LoopStep, succ: str, *, enter: bool
     ) -> None:
         check = f"{step.id}.check"
-        inner = _Loop(step.id, step.max_attempts, step, succ)
+        inner = _Loop(step, succ)
         if enter:
             entry = _loop_entry(step)
 
@@ -303,12 +298,11 @@ class _Compiler:
 
     def _agent(self, step: AgentStep, loop: _Loop | None) -> NodeBody:
         executor = self.executor
-        upcoming = self._upcoming.get(step.id, ())
 
         async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
             if executor is None:
                 raise RuntimeError("no step executor was given to compile_graph")
-            sctx = replace(_step_ctx(ctx, step.id, loop, state), upcoming=upcoming)
+            sctx = _step_ctx(ctx, step.id, loop, state)
             result = await executor.run_agent(step, state, sctx)  # type: ignore[arg-type]
             if not isinstance(result, StepResult):
                 result = StepResult.model_validate(result)
@@ -334,7 +328,7 @@ class _Compiler:
 
         return run
 
-    def _route_decider(self, step: RouteStep, succ: str) -> Decider:
+    def _route_decider(self, step: RouteStep) -> Decider:
         fn = _resolve(self.spec, step.id, step.call) if step.call else None
 
         async def decide(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
@@ -362,8 +356,8 @@ class _Compiler:
 
         return decide
 
-    def _route(self, step: RouteStep, succ: str) -> NodeBody:
-        decide = self._route_decider(step, succ)
+    def _route(self, step: RouteStep) -> NodeBody:
+        decide = self._route_decider(step)
 
         async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
             update, goto = await decide(state, ctx)
@@ -599,19 +593,17 @@ class _Node:
         if self.then is None:
             return update
         try:
-            extra, goto = await self.then(_applied(state, update), ctx)
+            # decided on the state as the next super-step will see it
+            extra, goto = await self.then(_combined(state, update), ctx)
         except Exception as exc:
             raise StepFailedError(node, exc) from exc
         update = _combined(update, extra)
         return update if goto is None else Command(update=update, goto=goto)
 
 
-def _applied(state: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """The state as the next super-step will see it (dictionaries merged, lists appended)."""
-    return _combined(state, update)
-
-
 def _combined(base: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``more`` applied as the state's reducers would (dicts merged, lists
+    appended)."""
     out = dict(base)
     for key, value in more.items():
         if key in _DICT_KEYS and key in out:
