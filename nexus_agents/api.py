@@ -13,7 +13,6 @@ returning), so each sync call opens and closes its own.
 from __future__ import annotations
 
 import asyncio
-import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
@@ -260,8 +259,7 @@ class Nexus:
             # engine's own start finds them under way and starts nothing)
             from nexus_agents.graphs.state import initial_state
 
-            early = f"early:{uuid.uuid4().hex}"  # the run's id is given out by the engine
-            self.executor().prepare_run(spec, dict(initial_state(data, str(label))), early)
+            self.executor().prepare_run(spec, dict(initial_state(data, str(label))))
         async with self._using_engine() as engine:
             result = await engine.start(
                 graph, data, thread_id=thread_id, period=str(label), job=job, unattended=unattended

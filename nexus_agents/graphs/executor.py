@@ -83,9 +83,6 @@ class StepContext:
     loop_id: str | None = None
     attempt: int | None = None
     max_attempts: int | None = None
-    # the graph's agent steps after this one, in document order: work for them (their
-    # facts) may start early while this step waits for its model
-    upcoming: tuple[AgentStep, ...] = ()
 
     @property
     def run_id(self) -> str:

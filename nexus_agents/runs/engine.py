@@ -291,9 +291,7 @@ class Engine:
             run_id, graph_name, job=job, period=period, inputs=dict(inputs or {}), policy=policy
         )
         state = initial_state(dict(inputs or {}), period)
-        prepare = getattr(self.executor, "prepare_run", None)
-        if prepare is not None:  # e.g. start building facts while the graph starts
-            prepare(self.specs[graph_name], dict(state), run_id)
+        self._prepare(graph_name, state)
         return await self._drive(graph, run_id, graph_name, policy, state, new_run=True)
 
     async def resume(
@@ -334,10 +332,12 @@ class Engine:
             interrupt_id = (record.pending or {}).get("interrupt_id")
             command = Command(resume={interrupt_id: value} if interrupt_id else value)
             await self.store.set_status(run_id, "running")
+            self._prepare(record.graph, initial_state(dict(record.inputs), record.period))
             return await self._drive(graph, run_id, record.graph, policy, command)
         if decision is not None:
             raise ApprovalError(f"run {run_id!r} is not waiting for an approval")
         await self.store.set_status(run_id, "running")
+        self._prepare(record.graph, initial_state(dict(record.inputs), record.period))
         return await self._drive(graph, run_id, record.graph, policy, None)
 
     async def expire_approvals(self, now: datetime | None = None) -> list[RunResult]:
@@ -369,6 +369,12 @@ class Engine:
         return _result(run_id, record.graph, record.status, values, record.pending, record.error)
 
     # ------------------------------------------------------------------ internals
+
+    def _prepare(self, graph_name: str, state: Mapping[str, Any]) -> None:
+        """Let the executor start work for the run's steps early (e.g. their facts)."""
+        prepare = getattr(self.executor, "prepare_run", None)
+        if prepare is not None:
+            prepare(self.specs[graph_name], dict(state))
 
     @staticmethod
     def _config(run_id: str) -> dict[str, Any]:

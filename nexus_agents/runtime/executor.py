@@ -93,7 +93,7 @@ class AgentExecutor:
             self.shared_lookahead = FactsLookahead(self.workspace, self.roster)
         return self.shared_lookahead
 
-    def prepare_run(self, spec: GraphSpec, state: dict[str, Any], run_id: str) -> None:
+    def prepare_run(self, spec: GraphSpec, state: dict[str, Any]) -> None:
         """A run of ``spec`` starts: build its agent steps' facts in the background (the
         steps then find their data work done or under way)."""
         from nexus_agents.graphs.spec import AgentStep, iter_steps
@@ -103,7 +103,7 @@ class AgentExecutor:
             period = self._period(state)  # type: ignore[arg-type]
         except ModelError:
             return  # no period: the first step reports it
-        self.lookahead.start(run_id, spec.name, steps, state, period, self._as_of(period))
+        self.lookahead.start(spec.name, steps, state, period, self._as_of(period))
 
     async def _budget(self, ctx: StepContext) -> RunBudget:
         budget = self._budgets.get(ctx.run_id)
@@ -207,9 +207,6 @@ class AgentExecutor:
             # Off the event loop, so parallel branches compute their facts concurrently;
             # the thread gets a copy of this context (the bound workspace included).
             bundle = await asyncio.to_thread(builder_for(kind), facts_ctx)
-            self.lookahead.start(
-                ctx.run_id, ctx.run.graph, ctx.upcoming, dict(state), period, as_of
-            )
             task = step.task or f"Write the {artifact_cls.title} for {period.label}."
             if ctx.attempt is not None and ctx.max_attempts is not None:
                 task += f" (attempt {ctx.attempt}/{ctx.max_attempts})"

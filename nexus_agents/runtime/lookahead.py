@@ -6,7 +6,8 @@ workspace's memo, so an early build from the state known at that moment leaves t
 parts ready; each step still builds its own facts, from the state it really gets, when it
 runs. A builder that needs something only a later state has simply fails here, silently.
 The lookahead runs once per graph, period, moment and data version: when those match an
-earlier one, the memo is warm already and nothing is started.
+earlier one (the same run announced twice, or an equal run), the memo is warm already and
+nothing is started.
 """
 
 from __future__ import annotations
@@ -27,31 +28,29 @@ if TYPE_CHECKING:
 __all__ = ["FactsLookahead"]
 
 logger = logging.getLogger(__name__)
-REMEMBERED = 256  # runs and lookahead keys kept to recognise repeats
+REMEMBERED = 256  # lookahead keys kept to recognise repeats
 
 
 class FactsLookahead:
-    """Starts early facts builds for the agent steps of a run (at most once per run)."""
+    """Starts early facts builds for the agent steps of a run."""
 
     def __init__(self, workspace: Workspace, roster: Roster) -> None:
         self.workspace = workspace
         self.roster = roster
-        self._runs: OrderedDict[str, None] = OrderedDict()
         self._done: OrderedDict[Hashable, None] = OrderedDict()
 
     def start(
         self,
-        run_id: str,
         graph: str,
         steps: tuple[AgentStep, ...],
         state: dict[str, Any],
         period: Period,
         as_of: datetime,
     ) -> asyncio.Future[None] | None:
-        """Build the facts of ``steps`` in a thread, unless this run or an equal one (same
-        graph, period, moment and data) already did; returns the background job (callers
-        need not wait for it)."""
-        if not steps or not _remember(self._runs, run_id):
+        """Build the facts of ``steps`` in a thread, unless an equal run (same graph,
+        period, moment and data) already did; returns the background job (callers need
+        not wait for it)."""
+        if not steps:
             return None
         key = (graph, period.label, as_of, self.workspace.data_signature())
         if not _remember(self._done, key):

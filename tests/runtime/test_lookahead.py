@@ -47,7 +47,7 @@ def suite_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 async def test_later_steps_find_their_data_work_done(ws: Workspace, suite_calls: list[str]) -> None:
     lookahead = FactsLookahead(ws, load_roster())
     as_of = min(ws.now(), QUARTER.end)
-    job = lookahead.start("r1", "strategic_review", (BROKEN, REVIEW), {}, QUARTER, as_of)
+    job = lookahead.start("strategic_review", (BROKEN, REVIEW), {}, QUARTER, as_of)
     assert job is not None
     await job  # a step that cannot be built (unknown agent) does not stop the others
     assert sorted(suite_calls) == ["2026-Q2", "2026-Q3"]
@@ -63,15 +63,15 @@ async def test_it_runs_once_per_run_and_data_version(ws: Workspace, suite_calls:
     lookahead = FactsLookahead(ws, load_roster())
     as_of = min(ws.now(), QUARTER.end)
     graph, steps = "strategic_review", (REVIEW,)
-    first = lookahead.start("r1", graph, steps, {}, QUARTER, as_of)
+    first = lookahead.start(graph, steps, {}, QUARTER, as_of)
     assert first is not None
     await first
-    assert lookahead.start("r1", graph, steps, {}, QUARTER, as_of) is None  # same run
-    assert lookahead.start("r2", graph, steps, {}, QUARTER, as_of) is None  # memo is warm
-    assert lookahead.start("r3", graph, (), {}, QUARTER, as_of) is None  # no agent steps
+    assert lookahead.start(graph, steps, {}, QUARTER, as_of) is None  # same run again
+    assert lookahead.start(graph, steps, {"inputs": {"x": 1}}, QUARTER, as_of) is None  # memo warm
+    assert lookahead.start(graph, (), {}, QUARTER, as_of) is None  # no agent steps
     deployments = ws.data_dir / "deployments.csv"
     deployments.write_text(deployments.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    again = lookahead.start("r4", graph, steps, {}, QUARTER, as_of)
+    again = lookahead.start(graph, steps, {}, QUARTER, as_of)
     assert again is not None  # the data changed: the memo is cold again
     await again
     assert sorted(suite_calls) == ["2026-Q2", "2026-Q2", "2026-Q3", "2026-Q3"]
@@ -87,8 +87,8 @@ async def test_a_run_starts_the_lookahead_for_all_its_agent_steps_before_the_eng
     started: list[tuple[str, list[str]]] = []
     original = FactsLookahead.start
 
-    def spy(self: FactsLookahead, run_id: str, graph: str, steps: Any, *args: Any) -> Any:
-        job = original(self, run_id, graph, steps, *args)
+    def spy(self: FactsLookahead, graph: str, steps: Any, *args: Any) -> Any:
+        job = original(self, graph, steps, *args)
         if job is not None:
             started.append((graph, [s.id for s in steps]))
         return job
