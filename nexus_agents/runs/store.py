@@ -455,19 +455,19 @@ class RunStore:
         inputs: dict[str, Any] | None = None,
         policy: str = "pause",
     ) -> RunRecord:
+        now = _now()
         record = RunRecord(
             run_id=run_id,
             graph=graph,
             thread_id=thread_id or run_id,
             status="running",
-            started_at=_now(),
-            updated_at="",
+            started_at=now,
+            updated_at=now,
             job=job,
             period=period,
-            inputs=_loads(_dumps(inputs or {})),
+            inputs=_loads(_dumps(inputs or {})),  # as a later read gives them back
             policy=policy,
         )
-        record.updated_at = record.started_at
         await self.db.execute(
             "INSERT INTO runs (run_id, graph, thread_id, status, started_at, updated_at, job, period,"
             " inputs, policy) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
