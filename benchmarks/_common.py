@@ -343,3 +343,18 @@ def freeze_gc(enabled: bool) -> bool:
 
         freeze_startup_objects()
     return enabled
+
+
+def add_setup_options(parser: Any) -> None:
+    """The options every single-process benchmark shares: where the mock server runs and
+    whether start-up objects are frozen out of full garbage collections."""
+    parser.add_argument(
+        "--mock-in-process",
+        action="store_true",
+        help="run the mock server in a thread of this process instead of its own process",
+    )
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave start-up objects in full garbage collections (nexus's own processes freeze them)",
+    )

@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     API_KEY,
     Timer,
+    add_setup_options,
     demo_workspace,
     env_for,
     facts_timer,
@@ -276,16 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument(
-        "--mock-in-process",
-        action="store_true",
-        help="run the mock server in a thread of this process instead of its own process",
-    )
-    parser.add_argument(
-        "--no-gc-freeze",
-        action="store_true",
-        help="leave start-up objects in full garbage collections (nexus's own processes freeze them)",
-    )
+    add_setup_options(parser)
     args = parser.parse_args(argv)
     report = asyncio.run(measure(max(1, args.runs), args.mock_in_process, not args.no_gc_freeze))
     print(f"one improvement-loop iteration, mock at 0 ms ({report['mock_server']}), "

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     Timer,
+    add_setup_options,
     demo_workspace,
     env_for,
     freeze_gc,
@@ -240,16 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument(
-        "--mock-in-process",
-        action="store_true",
-        help="run the mock server in a thread of this process instead of its own process",
-    )
-    parser.add_argument(
-        "--no-gc-freeze",
-        action="store_true",
-        help="leave start-up objects in full garbage collections (nexus's own processes freeze them)",
-    )
+    add_setup_options(parser)
     args = parser.parse_args(argv)
     r = asyncio.run(
         measure(max(1, args.runs), args.concurrency, args.latency_ms / 1000, args.mock_in_process,
