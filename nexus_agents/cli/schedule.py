@@ -20,11 +20,12 @@ _WS = typer.Option(
 
 
 def _engine(workspace: Path | None, *, role: str, worker_id: str | None = None) -> ScheduleEngine:
+    from nexus_agents.cli._common import workspace_dir
     from nexus_agents.config import load_config
     from nexus_agents.schedule.engine import ScheduleEngine
     from nexus_agents.schedule.runner import default_runner
 
-    config = load_config(workspace)
+    config = load_config(workspace_dir(workspace))
     runner = default_runner(config.workspace) if role == "worker" or role == "run" else _no_runner
     return ScheduleEngine.from_config(
         config, runner, role="worker" if role == "worker" else "admin", worker_id=worker_id
