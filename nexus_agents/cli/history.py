@@ -122,13 +122,19 @@ class RunHistory:
         return sum(s.cost_usd for s in self.steps)
 
 
-def timeline(events: list[EventRecord], usage: list[UsageRecord]) -> list[StepRow]:
+def timeline(
+    events: list[EventRecord], usage: list[UsageRecord], status: str = "running"
+) -> list[StepRow]:
     """One row per step execution, in the order steps started (a re-run step gets a row
-    per run); model calls are counted against the step's latest row."""
+    per run); model calls are counted against the step's latest row. Steps still open
+    take the run's ``status`` (waiting_approval, interrupted, failed ...)."""
     rows: list[StepRow] = []
     open_rows: dict[str, StepRow] = {}
     for event in events:
         if event.event == "started":
+            earlier = open_rows.get(event.step)
+            if earlier is not None:  # started again without finishing: it paused or stopped
+                earlier.outcome = "stopped"
             row = StepRow(step=event.step, agent=event.agent, started_at=event.at)
             rows.append(row)
             open_rows[event.step] = row
@@ -146,6 +152,8 @@ def timeline(events: list[EventRecord], usage: list[UsageRecord]) -> list[StepRo
                     row.seconds = (end - start).total_seconds()
             if event.detail and event.detail.get("error"):
                 row.error = str(event.detail["error"])
+    for row in open_rows.values():
+        row.outcome = "running" if status == "running" else status
     latest = {row.step: row for row in rows}
     for call in usage:
         row = latest.get(call.step)

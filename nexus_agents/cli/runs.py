@@ -242,7 +242,7 @@ async def load_history(nx: Nexus, given: str) -> Any:
             approvals = dict((snapshot.values or {}).get("approvals") or {})
     return RunHistory(
         record=record,
-        steps=timeline(events, usage),
+        steps=timeline(events, usage, record.status),
         approvals=approval_rows(approvals),
         artifacts=artifacts,
     )
