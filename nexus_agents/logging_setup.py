@@ -52,12 +52,29 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
-        pairs = " ".join(f"{k}={v}" for k, v in _extras(record).items())
-        text = f"{moment} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        message = record.getMessage()
+        pairs = " ".join(
+            f"{k}={v}"
+            for k, v in _extras(record).items()
+            if v is not None and k != "event" and str(v) not in message
+        )
+        text = f"{moment} {record.levelname:<7} {record.name}: {message}"
         text += f"  {pairs}" if pairs else ""
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
 
 
 def resolve_level(level: str | None, default: str = "WARNING") -> int:
@@ -81,18 +98,21 @@ def configure_logging(
     *,
     default_level: str = "WARNING",
     stream: IO[str] | None = None,
-) -> None:
+) -> logging.Handler:
     """Send the ``nexus_agents`` loggers to ``stream`` (stderr) at ``level`` in ``fmt``.
 
-    Calling it again replaces the handler it installed before (not other handlers).
+    Calling it again replaces the handler it installed before (not other handlers);
+    returns the handler.
     """
     logger = logging.getLogger(ROOT)
     for handler in list(logger.handlers):
         if handler.get_name() == _HANDLER_NAME:
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if resolve_format(fmt) == "json" else TextFormatter())
     logger.addHandler(handler)
     logger.setLevel(resolve_level(level, default_level))
-    logger.propagate = False
+    return handler

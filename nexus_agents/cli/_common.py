@@ -50,9 +50,7 @@ def workspace_dir(workspace: Path | None) -> Path:
     path = workspace if workspace is not None else Path(os.environ.get("NEXUS_WORKSPACE") or ".")
     shown = "the current folder" if str(path) == "." else str(path)
     if not path.is_dir():
-        raise ConfigError(
-            f"workspace {shown} does not exist; create one with: nexus init {path}"
-        )
+        raise ConfigError(f"workspace {shown} does not exist; create one with: nexus init {path}")
     if not is_workspace(path):
         raise ConfigError(
             f"{shown} is not a nexus workspace (no nexus.toml); create one with "

@@ -184,8 +184,7 @@ def to_markdown(history: RunHistory) -> str:
         f"- started: {clock(r.started_at)} UTC",
         f"- finished: {clock(r.finished_at)}{' UTC' if r.finished_at else ''}",
         f"- duration: {seconds_text(run_seconds(r))}",
-        f"- model calls: {history.calls}, tokens: {history.tokens}, "
-        f"cost: ${history.cost_usd:.4f}",
+        f"- model calls: {history.calls}, tokens: {history.tokens}, cost: ${history.cost_usd:.4f}",
     ]
     if r.error:
         out.append(f"- error: {_cell(r.error)}")

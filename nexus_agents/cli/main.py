@@ -38,7 +38,7 @@ app = typer.Typer(
 )
 
 # set by --debug (or NEXUS_DEBUG=1): show tracebacks instead of one-line errors
-_state = {"debug": os.environ.get("NEXUS_DEBUG", "") not in ("", "0")}
+_state: dict[str, object] = {"debug": os.environ.get("NEXUS_DEBUG", "") not in ("", "0")}
 
 
 def _version_callback(value: bool) -> None:
@@ -66,15 +66,19 @@ def _main(
     ),
 ) -> None:
     """nexus_agents command line."""
-    from nexus_agents.logging_setup import configure_logging
+    from nexus_agents.logging_setup import configure_logging, resolve_format, resolve_level
 
     _state["debug"] = _state["debug"] or debug
     try:
-        configure_logging(log_level, log_format)
+        if _state.get("process"):  # the console script, not an embedding (CliRunner)
+            configure_logging(log_level, log_format)
+        else:
+            resolve_level(log_level)
+            resolve_format(log_format)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    _state["log_level"] = log_level  # type: ignore[assignment]
-    _state["log_format"] = log_format  # type: ignore[assignment]
+    _state["log_level"] = log_level
+    _state["log_format"] = log_format
 
 
 def _register_all() -> None:
@@ -105,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from nexus_agents.graphs.errors import ApprovalError
 
     args = list(sys.argv[1:] if argv is None else argv)
+    _state["process"] = True
     try:
         code = app(args=args, prog_name="nexus", standalone_mode=False)
         return code if isinstance(code, int) else EXIT_OK
