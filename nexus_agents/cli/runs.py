@@ -112,16 +112,20 @@ def approval_subject(result: RunResult) -> list[str]:
         return []
     step, artifact = list(result.artifacts.items())[-1]
     title = artifact.get("title") or artifact.get("kind") or step
-    lines = [f"approving: {title} (step {step}; read it with: nexus runs show {result.run_id} --markdown)"]
-    facts = artifact.get("facts")
-    if isinstance(facts, dict):
-        shown = [
-            f"{key}={value}"
-            for key, value in facts.items()
-            if isinstance(value, str | int | float | bool) and len(str(value)) <= 60
-        ][:8]
-        if shown:
-            lines.append("facts: " + ", ".join(shown))
+    lines = [
+        f"approving: {title} (step {step}; read it with: "
+        f"nexus runs show {result.run_id[:8]} --markdown)"
+    ]
+    for label, part in (("proposal", "narrative"), ("facts", "facts")):
+        fields = artifact.get(part)
+        if isinstance(fields, dict):
+            shown = [
+                f"{key}={value}"
+                for key, value in fields.items()
+                if isinstance(value, str | int | float | bool) and len(str(value)) <= 60
+            ][:8]
+            if shown:
+                lines.append(f"{label}: " + ", ".join(shown))
     return lines
 
 

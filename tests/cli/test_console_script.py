@@ -234,3 +234,42 @@ def test_interrupted_run_exits_130_and_can_be_resumed(fresh_ws: Path, sig: signa
     assert "Traceback" not in err
     listed = nexus("runs", "list", "-w", str(fresh_ws), cwd=fresh_ws.parent)
     assert "interrupted" in listed.stdout
+    run_id = err.split("nexus runs resume ", 1)[1].split()[0]
+
+    cancelled = nexus("runs", "cancel", run_id[:8], "-w", str(fresh_ws), cwd=fresh_ws.parent)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"run {run_id} cancelled" in cancelled.stdout
+    resumed = nexus("runs", "resume", run_id, "-w", str(fresh_ws), cwd=fresh_ws.parent)
+    assert resumed.returncode == 2
+    _assert_one_line_error(resumed, "cancelled")
+
+
+# ---------------------------------------------------------------- doctor, schedules
+
+
+def test_doctor_checks_the_endpoint_with_the_key_masked(
+    demo_ws: Path, author_server: MockLLMServer
+) -> None:
+    env = {**_endpoint(author_server), "NEXUS_LLM_API_KEY": "sk-doctor-secret-987654"}
+    proc = nexus("doctor", "-w", str(demo_ws), cwd=demo_ws.parent, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "sk-doctor-secret-987654" not in proc.stdout + proc.stderr
+    assert "answered a 1-token request" in proc.stdout
+    assert "backlog: backlog.csv, 25 rows" in proc.stdout
+    assert "cadences enabled" in proc.stdout
+
+
+def test_doctor_fails_when_the_endpoint_is_unreachable(demo_ws: Path) -> None:
+    env = {"NEXUS_LLM_BASE_URL": "http://127.0.0.1:9/v1", "NEXUS_LLM_API_KEY": "sk-x"}
+    proc = nexus("doctor", "-w", str(demo_ws), cwd=demo_ws.parent, env=env)
+    assert proc.returncode == 1
+    assert "cannot connect" in proc.stdout
+
+
+def test_schedule_sync_reports_what_changed(fresh_ws: Path) -> None:
+    first = nexus("schedule", "sync", "-w", str(fresh_ws), cwd=fresh_ws.parent)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("added ")
+    again = nexus("schedule", "sync", "-w", str(fresh_ws), cwd=fresh_ws.parent)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("schedules up to date (")
