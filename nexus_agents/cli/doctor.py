@@ -186,9 +186,7 @@ def register(app: typer.Typer) -> None:
         workspace: Path | None = typer.Option(
             None, "--workspace", "-w", envvar="NEXUS_WORKSPACE", help="Workspace folder."
         ),
-        offline: bool = typer.Option(
-            False, "--offline", help="Do not call the model endpoint."
-        ),
+        offline: bool = typer.Option(False, "--offline", help="Do not call the model endpoint."),
     ) -> None:
         """Check configuration (secrets masked), the model endpoint (one tiny call), data
         files and row counts, the run database and the schedules."""

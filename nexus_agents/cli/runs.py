@@ -571,10 +571,35 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_traces(nx: Nexus, run_id: str, step: str | None) -> None:
-    """Print the stored model exchanges of a run (or one step of it)."""
+    """Print the stored model exchanges of a run (or of one step): each message sent and
+    the raw answer (stored with secrets replaced)."""
+    import asyncio
+
     from nexus_agents.exceptions import NexusError
 
-    raise NexusError(
-        "this run store does not record the messages of model calls yet; "
-        "nothing to trace for run " + run_id + (f" step {step}" if step else "")
-    )
+    async def calls() -> list[Any]:
+        async with await nx._store() as store:
+            events = await store.events_for(run_id)
+        return [e for e in events if e.event == "model_call" and (step is None or e.step == step)]
+
+    found = asyncio.run(calls())
+    if not found:
+        where = f"step {step!r} of run {run_id}" if step else f"run {run_id}"
+        raise NexusError(f"no recorded model calls for {where}")
+    for number, event in enumerate(found, 1):
+        detail = event.detail or {}
+        typer.echo(f"\n=== {event.step} ({event.agent or '-'}) call {number} at {event.at}")
+        for message in detail.get("messages") or []:
+            typer.echo(f"--- {message.get('role')}")
+            typer.echo(message.get("content") or "")
+            for call in message.get("tool_calls") or []:
+                typer.echo(f"[tool call] {call}")
+        typer.echo("--- answer" + (f" ({detail['finish_reason']})" if detail.get("finish_reason") else ""))
+        if detail.get("answer") is not None:
+            typer.echo(detail["answer"])
+        for call in detail.get("tool_calls") or []:
+            typer.echo(f"[tool call] {call}")
+        if detail.get("refusal"):
+            typer.echo(f"[refusal] {detail['refusal']}")
+        if detail.get("error"):
+            typer.echo(f"[error] {detail['error']}")

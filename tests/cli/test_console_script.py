@@ -197,6 +197,19 @@ def test_waiting_run_exits_3_then_approve_by_short_id_exits_0(
     assert "| deploy_approval | approve | alice |" in md and "ship it" in md
     assert "\x1b[" not in md and "┃" not in md  # Markdown, not terminal drawing
 
+    traced = nexus("runs", "trace", short, "plan", "-w", str(fresh_ws), cwd=fresh_ws.parent)
+    assert traced.returncode == 0, traced.stderr
+    assert "=== plan (sprint_prioritizer) call 1" in traced.stdout
+    assert "--- system" in traced.stdout and "--- user" in traced.stdout
+    assert "--- answer" in traced.stdout
+    assert "=== measure" not in traced.stdout  # one step only
+    assert "sk-console-test" not in traced.stdout
+    verbose = nexus("runs", "show", short, "--verbose", "-w", str(fresh_ws), cwd=fresh_ws.parent)
+    assert verbose.returncode == 0 and "=== measure (analytics_reporter)" in verbose.stdout
+    missing = nexus("runs", "trace", short, "nosuchstep", "-w", str(fresh_ws), cwd=fresh_ws.parent)
+    assert missing.returncode == 1
+    _assert_one_line_error(missing, "nosuchstep")
+
 
 def test_failed_run_exits_1(fresh_ws: Path) -> None:
     with MockLLMServer(faults=lambda _n: "refusal", max_requests=200, max_lifetime_s=120) as server:
