@@ -44,10 +44,10 @@ def is_workspace(path: Path) -> bool:
     return (path / "nexus.toml").is_file() or (path / ".nexus").is_dir()
 
 
-def workspace_dir(workspace: Path | None) -> Path:
+def workspace_dir(workspace: str | Path | None) -> Path:
     """The workspace a command works on (``-w``, ``NEXUS_WORKSPACE``, else the current
     folder); a folder that is not one is refused before anything is written to it."""
-    path = workspace if workspace is not None else Path(os.environ.get("NEXUS_WORKSPACE") or ".")
+    path = Path(workspace if workspace is not None else os.environ.get("NEXUS_WORKSPACE") or ".")
     shown = "the current folder" if str(path) == "." else str(path)
     if not path.is_dir():
         raise ConfigError(f"workspace {shown} does not exist; create one with: nexus init {path}")
