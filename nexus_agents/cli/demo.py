@@ -36,11 +36,20 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Create the demo workspace if needed and run one improvement-loop iteration."""
-        import asyncio
-
+        from nexus_agents.cli._common import EXIT_INTERRUPTED, run_async
         from nexus_agents.cli.runs import _console
 
-        asyncio.run(_run_demo(_console(), directory, seed, decision, live))
+        try:
+            run_async(_run_demo(_console(), directory, seed, decision, live))
+        except KeyboardInterrupt:
+            typer.secho(
+                f"interrupted: the demo's run is marked interrupted; see it with "
+                f"'nexus runs list -w {directory}' and continue it with "
+                f"'nexus runs resume RUN -w {directory}'",
+                fg="yellow",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 async def _run_demo(

@@ -145,7 +145,7 @@ def _load_json_file(path: Path) -> dict[str, Any]:
 
 def _check_graph_inputs(nx: Nexus, graph: str, data: dict[str, Any], period: str | None) -> None:
     """Refuse a run whose graph cannot do its job with these inputs, before it is created."""
-    from nexus_agents.exceptions import UnknownNameError
+    from nexus_agents.exceptions import ConfigError, UnknownNameError
     from nexus_agents.periods import parse_period
 
     spec = nx.specs.get(graph)
@@ -157,6 +157,11 @@ def _check_graph_inputs(nx: Nexus, graph: str, data: dict[str, Any], period: str
             parse_period(str(label))
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--period") from None
+    if not any(_has_rows(nx.workspace.file_for(t)) for t in nx.workspace.present_tables()):
+        raise ConfigError(
+            f"{nx.workspace.data_dir} holds no data files, so every report would be empty: "
+            "put your exports there (see 'nexus doctor'), or try 'nexus init DIR --demo'"
+        )
     if graph == "incident_response" and not data.get("alert"):
         raise typer.BadParameter(
             "an incident run needs the alert that opened it: --alert FILE (a JSON object)",
@@ -172,6 +177,17 @@ def _check_graph_inputs(nx: Nexus, graph: str, data: dict[str, Any], period: str
             f"graph {graph!r} needs input(s) {', '.join(missing)}: give them in --inputs FILE",
             param_hint="--inputs",
         )
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether a data file holds at least one record (a CSV more than its header line)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False
+    lines = [line for line in head.splitlines() if line.strip()]
+    return len(lines) >= (1 if path.suffix == ".jsonl" else 2)
 
 
 def _finish(console: Console, result: RunResult, *, as_json: bool = False) -> None:

@@ -138,6 +138,7 @@ def _schedule_key(stored: dict[str, object]) -> tuple[object, ...]:
 
 
 def worker(
+    ctx: typer.Context,
     workspace: Path | None = _WS,
     worker_id: str | None = typer.Option(
         None,
@@ -166,7 +167,7 @@ def worker(
     from nexus_agents.logging_setup import configure_logging
     from nexus_agents.schedule.worker import run_worker
 
-    root = typer.get_current_context().find_root().params  # nexus --log-level ... worker
+    root = ctx.find_root().params  # nexus --log-level ... worker
     try:
         configure_logging(
             log_level or root.get("log_level") or os.environ.get("NEXUS_LOG_LEVEL") or "INFO",

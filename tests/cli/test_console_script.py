@@ -6,6 +6,7 @@ The model endpoint is the project's mock server on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -142,6 +143,17 @@ def test_a_folder_that_is_not_a_workspace_is_refused_and_left_untouched(
     assert proc.returncode == 2, proc.stderr
     _assert_one_line_error(proc, "not a nexus workspace", "nexus init")
     assert list(tmp_path.iterdir()) == []  # no .nexus/ created
+
+
+def test_run_in_a_workspace_without_data_is_refused_before_any_model_call(tmp_path: Path) -> None:
+    assert nexus("init", "empty", cwd=tmp_path).returncode == 0
+    proc = nexus(
+        "run", "loop", "-w", "empty", cwd=tmp_path,
+        env={"NEXUS_LLM_BASE_URL": "http://127.0.0.1:9/v1", "NEXUS_LLM_API_KEY": "sk-x"},
+    )
+    assert proc.returncode == 2
+    _assert_one_line_error(proc, "no data files")
+    assert not (tmp_path / "empty" / ".nexus" / "nexus.sqlite").exists()
 
 
 def test_incident_without_alert_creates_no_run(fresh_ws: Path) -> None:
@@ -286,3 +298,15 @@ def test_schedule_sync_reports_what_changed(fresh_ws: Path) -> None:
     again = nexus("schedule", "sync", "-w", str(fresh_ws), cwd=fresh_ws.parent)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("schedules up to date (")
+
+
+def test_worker_logs_json_lines_to_stderr(fresh_ws: Path) -> None:
+    proc = nexus(
+        "worker", "-w", str(fresh_ws), "--drain", "--no-sync", "--log-format", "json",
+        cwd=fresh_ws.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    events = [line.get("event") for line in lines]
+    assert "worker_started" in events and "worker_stopping" in events
+    assert all(line["level"] and line["logger"].startswith("nexus_agents") for line in lines)
