@@ -107,7 +107,9 @@ def register(app: typer.Typer) -> None:
         cases_dir = _cases_dir(cases_dir)
         selected = load_cases(cases_dir, ids=case or None, tags=tag or None)
         if not selected:
-            raise NexusError(f"{cases_dir}: no eval case matches the selection")
+            raise typer.BadParameter(
+                f"{cases_dir}: no eval case matches the selection", param_hint="--case / --tag"
+            )
         base = load_report(baseline) if baseline is not None else None
         runner = _load_target(target)
         base_url = api_key = model = None

@@ -310,3 +310,12 @@ def test_worker_logs_json_lines_to_stderr(fresh_ws: Path) -> None:
     events = [line.get("event") for line in lines]
     assert "worker_started" in events and "worker_stopping" in events
     assert all(line["level"] and line["logger"].startswith("nexus_agents") for line in lines)
+
+
+def test_eval_run_works_outside_the_repository_and_rejects_an_unknown_case(tmp_path: Path) -> None:
+    proc = nexus("eval", "run", "--case", "sprint-plan-rice", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1/1 passed" in proc.stdout
+    unknown = nexus("eval", "run", "--case", "no-such-case", cwd=tmp_path)
+    assert unknown.returncode == 2
+    _assert_one_line_error(unknown, "unknown eval case")
