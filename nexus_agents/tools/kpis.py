@@ -373,30 +373,41 @@ def activation_rate(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
 
 
 def _retention(ctx: KPIContext, kpi: KPIDefinition, days: int) -> KPIResult:
+    """Sign-ups of the period whose day ``days`` is on or before the cut-off: the earlier
+    of as-of and the latest activity date, so days whose data has not arrived yet are not
+    counted as days without activity."""
     if gone := ctx.missing("users", "activity"):
         return ctx.result(kpi, None, detail=gone)
-    eligible, retained, too_recent = ctx.one(
+    today = _day(ctx.as_of)
+    (cutoff,) = ctx.one("SELECT max(active_on) FROM activity WHERE active_on <= ?", [today])
+    eligible, retained, signups = ctx.one(
         "WITH u AS (SELECT DISTINCT user_id, CAST(signup_at AS DATE) AS d FROM users "
-        "  WHERE signup_at >= ? AND signup_at < ?), "
+        "  WHERE signup_at >= ? AND signup_at < ? AND CAST(signup_at AS DATE) <= ?), "
         "e AS (SELECT * FROM u WHERE d + ? <= ?) "
         "SELECT (SELECT count(*) FROM e), "
         "  (SELECT count(*) FROM e WHERE EXISTS (SELECT 1 FROM activity a "
         "     WHERE a.user_id = e.user_id AND a.active_on = e.d + ?)), "
-        "  (SELECT count(*) FROM u) - (SELECT count(*) FROM e)",
-        [ctx.period.start, ctx.period.end, days, _day(ctx.as_of), days],
+        "  (SELECT count(*) FROM u)",
+        [ctx.period.start, ctx.period.end, today, days, cutoff, days],
     )
+    if cutoff is None:
+        return ctx.result(
+            kpi, None, sample_size=0, detail=f"no activity recorded up to as-of {today}"
+        )
+    why = "as-of" if cutoff == today else f"last activity date; as-of {today}"
+    cut = f"cut-off {cutoff} ({why})"
+    too_recent = signups - eligible
     if eligible == 0:
         detail = (
-            "no sign-ups in period"
-            if too_recent == 0
-            else (
-                f"no eligible sign-ups: {too_recent} signed up less than {days} days before as-of"
-            )
+            f"no sign-ups in period; {cut}"
+            if signups == 0
+            else f"no eligible sign-ups: day {days} of all {signups} is after the {cut}"
         )
     else:
         detail = f"{retained} of {eligible} active on day {days}"
         if too_recent:
-            detail += f"; {too_recent} too recent to count"
+            detail += f"; {too_recent} not counted yet (day {days} after the cut-off)"
+        detail += f"; {cut}"
     return ctx.result(
         kpi,
         percent(retained, eligible),
