@@ -15,6 +15,7 @@ runtime binds it around a run); see ``nexus_agents.data.context``.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ SLA_FIRST_RESPONSE_HOURS = 4.0
 class KPIGroup(BaseModel):
     """The KPI for one group (a service, a channel, a severity ...)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     group: str
     value: float | None
@@ -58,9 +59,10 @@ class KPIGroup(BaseModel):
 
 
 class KPIResult(BaseModel):
-    """One success metric over one period, judged against its target."""
+    """One success metric over one period, judged against its target. Never inf or NaN:
+    a value that overflows is None with the reason in ``detail`` ("n/a: ...")."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     key: str
     name: str
@@ -165,6 +167,25 @@ class KPIContext:
         breakdown: list[KPIGroup] | None = None,
     ) -> KPIResult:
         target = float(self.targets.get(kpi.key, kpi.target))
+        overflowed = [
+            name
+            for name, number in (
+                ("value", value),
+                ("numerator", numerator),
+                ("denominator", denominator),
+            )
+            if not _finite(number)
+        ]
+        if overflowed:
+            # e.g. a revenue near the float limit: ROI is not a number, not "inf % met"
+            value = numerator = denominator = None
+            detail = f"n/a: {' and '.join(overflowed)} not a finite number; {detail}"
+        groups = [
+            g
+            if _finite(g.value) and _finite(g.numerator) and _finite(g.denominator)
+            else g.model_copy(update={"value": None, "numerator": None, "denominator": None})
+            for g in breakdown or []
+        ]
         return KPIResult(
             key=kpi.key,
             name=kpi.name,
@@ -180,11 +201,15 @@ class KPIContext:
             denominator=denominator,
             sample_size=sample_size,
             detail=detail,
-            breakdown=breakdown or [],
+            breakdown=groups,
         )
 
 
 # --- pure arithmetic -------------------------------------------------------------------
+
+
+def _finite(number: float | None) -> bool:
+    return number is None or math.isfinite(number)
 
 
 def judge(value: float | None, target: float, comparator: Comparator) -> Status:
@@ -479,6 +504,16 @@ def portfolio_roi(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
         if value is None
         else f"revenue {revenue:,.2f}, cost {cost:,.2f}"
     )
+    # possible but suspicious: a month with one side only (its costs not booked yet?)
+    one_sided = ctx.conn.execute(
+        "SELECT strftime(month, '%Y-%m'), any_value(kind) FROM finance "
+        "WHERE month >= ? AND month < ? GROUP BY month HAVING count(DISTINCT kind) = 1 "
+        "ORDER BY month",
+        [first, ctx.period.end],
+    ).fetchall()
+    for month, kind in one_sided:
+        missing = "cost" if kind == "revenue" else "revenue"
+        detail += f"; warning: {month} has {kind} but no {missing} rows"
     return ctx.result(
         kpi, value, numerator=revenue - cost, denominator=cost, sample_size=int(n), detail=detail
     )
