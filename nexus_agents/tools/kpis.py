@@ -231,8 +231,12 @@ def nps_value(promoters: int, detractors: int, responses: int) -> float | None:
 
 
 def relative_change_pct(previous: float, current: float) -> float | None:
-    """(current - previous) / previous in %; None when previous is zero."""
-    return None if previous == 0 else 100.0 * (current - previous) / previous
+    """(current - previous) / previous in %; None when previous is zero or the change is
+    not a finite number."""
+    if previous == 0:
+        return None
+    change = 100.0 * (current - previous) / previous
+    return change if math.isfinite(change) else None
 
 
 def ltv_to_cac(

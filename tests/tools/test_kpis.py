@@ -337,3 +337,10 @@ def test_uptime_is_a_percentage(write_ws, checks: list[tuple[str, bool]]) -> Non
     assert r.value is not None and 0.0 <= r.value <= 100.0
     assert r.value == pytest.approx(100 * sum(ok for _, ok in checks) / len(checks))
     assert all(g.value is not None and 0 <= g.value <= 100 for g in r.breakdown)
+
+
+def test_a_change_that_overflows_is_none_not_inf() -> None:
+    from nexus_agents.tools.kpis import relative_change_pct
+
+    assert relative_change_pct(5e-324, 1e300) is None
+    assert relative_change_pct(50.0, 75.0) == pytest.approx(50.0)
