@@ -779,7 +779,10 @@ class RunStore:
             if taken is not None and taken.owner == mine.owner:
                 logger.warning(
                     "run %s: took over the stale lease of pid %s on host %s (held since %s)",
-                    run_id, holder.pid, holder.host, holder.since,
+                    run_id,
+                    holder.pid,
+                    holder.host,
+                    holder.since,
                 )
                 return mine
         if holder is None:  # pragma: no cover - released and re-taken three times over
