@@ -87,11 +87,6 @@ class RunBudget:
         self.reserved_cost_usd = 0.0
         self._lock = threading.Lock()
 
-    def check(self, agent: str | None = None) -> None:
-        """Raise ``BudgetExceededError`` when not even one more call can start."""
-        with self._lock:
-            self._check_calls(agent)
-
     def reserve(self, request: ChatRequest, model: str) -> Reservation:
         """Reserve what ``request`` to ``model`` may spend, or raise ``BudgetExceededError``."""
         with self._lock:
@@ -125,10 +120,6 @@ class RunBudget:
             self.reserved_tokens -= reservation.tokens
             self.reserved_cost_usd -= reservation.cost_usd
             self._add(usage or Usage())
-
-    def add(self, usage: Usage) -> None:
-        with self._lock:
-            self._add(usage)
 
     # -- under the lock ------------------------------------------------------------
 
