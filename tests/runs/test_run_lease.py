@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,35 @@ async def test_the_lease_is_released_on_every_way_out(db: Path, failed_run: str)
             await engine.resume("gate-run")  # no decision given
         assert await engine.store.get_lease("gate-run") is None
         assert (await engine.resume("gate-run", "approve")).status == "succeeded"
+
+
+async def test_a_long_step_keeps_its_lease_renewed(db: Path, failed_run: str) -> None:
+    renewed = asyncio.Event()
+    seen: list[str] = []
+
+    async with await Engine.open(specs=_specs(), executor=None, db_path=db) as engine:
+        engine.lease_ttl_s = 1.5  # renewed every 0.5 s
+        renew = engine.store.renew_lease
+
+        async def counting(lease: Any, **kwargs: Any) -> bool:
+            ok = await renew(lease, **kwargs)
+            seen.append(lease.owner)
+            if len(seen) >= 2:
+                renewed.set()
+            return ok
+
+        engine.store.renew_lease = counting  # type: ignore[method-assign]
+
+        async def outlive_the_ttl(*_: Any) -> None:
+            first = await engine.store.get_lease(failed_run)
+            await asyncio.wait_for(renewed.wait(), TIMEOUT_S)
+            now = await engine.store.get_lease(failed_run)
+            assert first is not None and now is not None and now.owner == first.owner
+            assert datetime.fromisoformat(now.expires_at) > datetime.fromisoformat(first.expires_at)
+            with pytest.raises(RunBusyError):  # still not takeable from this host
+                await engine.store.acquire_lease(failed_run)
+
+        engine.executor = _fake(hooks={"analyze": outlive_the_ttl})
+        engine._compiled.clear()
+        result = await engine.resume(failed_run)
+    assert result.status == "succeeded", result.error
