@@ -333,6 +333,7 @@ class Nexus:
         """Run one agent once for a period and return its artifact (not stored as a run)."""
         from nexus_agents.artifacts.base import ArtifactMeta
         from nexus_agents.data.context import use_workspace
+        from nexus_agents.llm.pricing import PriceTable
         from nexus_agents.runtime.agent_runner import run_agent
         from nexus_agents.runtime.budget import MeteredModel, RunBudget
         from nexus_agents.runtime.facts import FactsContext, builder_for
@@ -348,7 +349,10 @@ class Nexus:
                 FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state),
             )
             return await run_agent(
-                MeteredModel(self.model, RunBudget(self.config.limits)),
+                MeteredModel(
+                    self.model,
+                    RunBudget(self.config.limits, prices=PriceTable(self.config.llm.prices)),
+                ),
                 spec,
                 bundle=bundle,
                 task=f"Write the report for {label}.",

@@ -6,6 +6,11 @@ without a traceback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nexus_agents.llm.interface import Usage
+
 
 class NexusError(Exception):
     """Base of all errors raised by nexus_agents."""
@@ -69,13 +74,25 @@ class UnknownNameError(NexusError, KeyError):
 
 
 class ModelError(NexusError):
-    """A model call failed in a way retries could not fix."""
+    """A model call failed in a way retries could not fix.
+
+    ``usage`` and ``calls`` are what the failed exchange spent before it gave up (set by
+    the structured-output loop), so the calls of a failed step are still counted.
+    """
 
     def __init__(
-        self, message: str, *, agent: str | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        agent: str | None = None,
+        status: int | None = None,
+        usage: Usage | None = None,
+        calls: int = 0,
     ) -> None:
         self.agent = agent
         self.status = status
+        self.usage = usage
+        self.calls = calls
         prefix = f"agent {agent}: " if agent else ""
         super().__init__(prefix + message)
 
@@ -83,16 +100,44 @@ class ModelError(NexusError):
 class StructuredOutputError(ModelError):
     """The model's output did not validate against the artifact schema, even after repair."""
 
-    def __init__(self, agent: str | None, errors: list[str], raw: str | None = None) -> None:
+    def __init__(
+        self,
+        agent: str | None,
+        errors: list[str],
+        raw: str | None = None,
+        *,
+        usage: Usage | None = None,
+        calls: int = 0,
+    ) -> None:
         self.errors = errors
         self.raw = raw
         shown = "; ".join(errors[:5])
         more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-        super().__init__(f"output did not match the schema: {shown}{more}", agent=agent)
+        super().__init__(
+            f"output did not match the schema: {shown}{more}", agent=agent, usage=usage, calls=calls
+        )
 
 
 class BudgetExceededError(NexusError):
     """A run hit one of its limits (model calls, tokens, cost)."""
+
+
+class RunBusyError(NexusError):
+    """A run is being executed by another process or task (it holds the run's lease)."""
+
+    def __init__(
+        self, run_id: str, *, host: str, pid: int, since: str, expires_at: str
+    ) -> None:
+        self.run_id = run_id
+        self.host = host
+        self.pid = pid
+        self.since = since
+        self.expires_at = expires_at
+        super().__init__(
+            f"run {run_id!r} is already being executed by pid {pid} on host {host!r} since"
+            f" {since}; not started a second time. If that process is gone, its lease is"
+            f" taken over at once on the same host, or after {expires_at} from another host."
+        )
 
 
 class ScriptError(NexusError, AssertionError):

@@ -97,10 +97,14 @@ async def run_structured(
             temperature=temperature,
             agent=agent,
         )
-        response = await model.complete(request)
+        try:
+            response = await model.complete(request)
+        except ModelError as exc:
+            exc.usage, exc.calls = usage, calls + 1  # spent so far, the failed call counted
+            raise
         calls += 1
         usage = usage + response.usage
-        _check_refusal(response, agent)
+        _check_refusal(response, agent, usage, calls)
         reply = response.message
         transcript.append(
             ChatMessage(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
@@ -116,6 +120,8 @@ async def run_structured(
                         agent,
                         [f"kept calling tools after the limit of {max_tool_rounds} tool rounds"],
                         reply.content,
+                        usage=usage,
+                        calls=calls,
                     )
                 repairs += 1
                 transcript.append(_final_answer_prompt(max_tool_rounds))
@@ -150,7 +156,7 @@ async def run_structured(
                     "tokens and is not valid JSON",
                     *errors,
                 ]
-            raise StructuredOutputError(agent, errors, raw)
+            raise StructuredOutputError(agent, errors, raw, usage=usage, calls=calls)
         repairs += 1
         transcript.append(_repair_prompt(errors, cut_off))
 
@@ -175,11 +181,21 @@ def _definition(tool: Tool) -> ToolDefinition:
     )
 
 
-def _check_refusal(response: ChatResponse, agent: str) -> None:
+def _check_refusal(response: ChatResponse, agent: str, usage: Usage, calls: int) -> None:
     if response.refusal or response.finish_reason == "refusal":
-        raise ModelError(f"model refused: {response.refusal or 'no reason given'}", agent=agent)
+        raise ModelError(
+            f"model refused: {response.refusal or 'no reason given'}",
+            agent=agent,
+            usage=usage,
+            calls=calls,
+        )
     if response.finish_reason == "content_filter":
-        raise ModelError("the answer was blocked by the server's content filter", agent=agent)
+        raise ModelError(
+            "the answer was blocked by the server's content filter",
+            agent=agent,
+            usage=usage,
+            calls=calls,
+        )
 
 
 def _validate(raw: str, output_type: type[T]) -> T | list[str]:
