@@ -39,7 +39,6 @@ KNOWN_BACK_EDGES: set[tuple[str, str]] = {
     ("runtime", "api"),
     ("runtime", "graphs"),
     ("runtime", "playbook"),
-    ("graphs", "runs"),
     ("playbook", "schedule"),
 }
 

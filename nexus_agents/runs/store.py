@@ -31,6 +31,7 @@ import aiosqlite
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from nexus_agents.exceptions import RunBusyError
+from nexus_agents.llm.call_record import UsageRecord
 
 __all__ = [
     "SQLITE",
@@ -374,20 +375,6 @@ class EventRecord(BaseModel):
     at: str
     duration_ms: float | None = None
     detail: dict[str, Any] | None = None
-
-
-class UsageRecord(BaseModel):
-    run_id: str
-    step: str
-    agent: str | None = None
-    model: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_ms: float = 0.0
-    status: str = "ok"
-    at: str = ""
 
 
 class LeaseRecord(BaseModel):

@@ -21,10 +21,10 @@ from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import NexusConfig
 from nexus_agents.exceptions import ModelError
 from nexus_agents.graphs.executor import ModelCall, StepContext, StepResult
+from nexus_agents.llm.call_record import UsageRecord
 from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
 from nexus_agents.llm.pricing import PriceTable
 from nexus_agents.periods import Period, parse_period
-from nexus_agents.runs.store import UsageRecord
 from nexus_agents.runtime.agent_runner import run_agent
 from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
 from nexus_agents.runtime.facts import FactsContext, LoopBoundStore, builder_for
