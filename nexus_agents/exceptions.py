@@ -81,14 +81,37 @@ class ModelError(NexusError):
 
 
 class StructuredOutputError(ModelError):
-    """The model's output did not validate against the artifact schema, even after repair."""
+    """The model's output still had problems after the repair rounds.
 
-    def __init__(self, agent: str | None, errors: list[str], raw: str | None = None) -> None:
+    ``errors`` lists every problem; ``rule_errors`` those that broke a rule the answer
+    had to follow (a schema-valid answer can break one), ``schema_errors`` the rest (not
+    JSON, a missing field, a wrong type). The message says which kind it was.
+    """
+
+    def __init__(
+        self,
+        agent: str | None,
+        errors: list[str],
+        raw: str | None = None,
+        *,
+        rule_errors: list[str] | None = None,
+    ) -> None:
         self.errors = errors
         self.raw = raw
-        shown = "; ".join(errors[:5])
-        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-        super().__init__(f"output did not match the schema: {shown}{more}", agent=agent)
+        self.rule_errors = [e for e in rule_errors or [] if e in errors]
+        self.schema_errors = [e for e in errors if e not in self.rule_errors]
+        parts: list[str] = []
+        if self.schema_errors:
+            parts.append("output did not match the schema: " + _shown(self.schema_errors))
+        if self.rule_errors:
+            lead = "and it broke a rule: " if parts else "output broke a rule: "
+            parts.append(lead + _shown(self.rule_errors))
+        super().__init__("; ".join(parts) or "output was invalid", agent=agent)
+
+
+def _shown(errors: list[str], limit: int = 5) -> str:
+    more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
+    return "; ".join(errors[:limit]) + more
 
 
 class BudgetExceededError(NexusError):
