@@ -405,6 +405,17 @@ def _flaggable(ctx: FactsContext, item_id: str) -> tuple[bool | None, str]:
     return None, "item not in the backlog"
 
 
+def _failed_deploy(ctx: FactsContext) -> str:
+    """``service version`` of the failed deployment a pipeline-health trigger names."""
+    trigger = ctx.inputs.get("trigger")
+    if not isinstance(trigger, dict) or trigger.get("kind") != "deploy_failure":
+        return ""
+    deployments = (trigger.get("details") or {}).get("deployments") or []
+    first = deployments[0] if deployments and isinstance(deployments[0], dict) else {}
+    named = f"{first.get('service') or ''} {first.get('version') or ''}".strip()
+    return named or "failed deployment"
+
+
 @facts_builder("deploy_decision")
 def deploy_decision(ctx: FactsContext) -> FactBundle:
     """Readiness, recent change failure rate, deploys per day and whether a flag fits."""
@@ -420,6 +431,11 @@ def deploy_decision(ctx: FactsContext) -> FactBundle:
         triage = run_artifact(ctx, "incident_triage")
         item_id = str(_facts(triage).get("incident_id") or "incident")
         readiness = "READY"
+    failed_deploy = _failed_deploy(ctx)
+    if not item_id and failed_deploy:
+        # The pipeline-health check fired: the decision is whether to roll the failed
+        # deployment back to the version that ran before, so no release gate applies.
+        item_id, readiness, rollback = failed_deploy, "READY", True
     if not item_id:
         raise ConfigError(
             "deploy_decision needs a release_readiness earlier in the run or inputs.item_id"
