@@ -105,7 +105,7 @@ class StructuredOutputError(ModelError):
             parts.append("output did not match the schema: " + _shown(self.schema_errors))
         if self.rule_errors:
             lead = "and it broke a rule: " if parts else "output broke a rule: "
-            parts.append(lead + _shown(self.rule_errors))
+            parts.append(lead + _shown([e.removeprefix("rule: ") for e in self.rule_errors]))
         super().__init__("; ".join(parts) or "output was invalid", agent=agent)
 
 

@@ -163,6 +163,6 @@ async def test_accept_rule_failing_twice_names_the_rule() -> None:
 
     with (
         ScriptedModel([VALID, VALID, VALID]) as model,
-        pytest.raises(StructuredOutputError, match="output broke a rule: rule: capacity exceeded"),
+        pytest.raises(StructuredOutputError, match="output broke a rule: capacity exceeded"),
     ):
         await run_structured(model, messages=ASK, output_type=Synthesis, agent="plan", accept=never)
