@@ -88,13 +88,14 @@ def _copy(demo: tuple[Path, DemoFacts], tmp_path: Path) -> Path:
     return dest
 
 
-async def _answer_approvals(nx: Nexus, result: RunResult) -> RunResult:
-    """Answer each approval with its first option (any answer must keep the run sound)."""
-    for _ in range(8):
+async def _answer_approvals(nx: Nexus, result: RunResult, seed: int) -> RunResult:
+    """Answer each approval with an option picked by the seed: any answer must keep the
+    run sound, so different seeds walk different branches (approve, reject, ...)."""
+    for turn in range(8):
         if result.status != "waiting_approval" or result.pending is None:
             return result
-        pending = result.pending
-        choice = "approve" if "approve" in pending.options else pending.options[0]
+        options = result.pending.options
+        choice = options[(seed + turn) % len(options)]
         result = await nx.aresume(result.run_id, choice, "property test", decided_by="test")
     return result
 
@@ -115,7 +116,7 @@ async def test_graph_survives_random_schema_valid_answers(
     inputs, period = GRAPHS[graph]
     model = RandomSchemaModel(seed)
     nx = Nexus.from_workspace(_copy(demo, tmp_path), model=model)
-    result = await _answer_approvals(nx, await nx.arun(graph, inputs, period=period))
+    result = await _answer_approvals(nx, await nx.arun(graph, inputs, period=period), seed)
     assert result.status == "succeeded", _explain(result, model)
     assert model.calls > 0 or graph == "preconditions"
 
@@ -157,7 +158,7 @@ async def test_cadence_job_survives_random_schema_valid_answers(
         # an unattended job may stop at an approval; answering it must finish the run
         stopped = await nx.aresult(outcome.run_id)
         if stopped.status == "waiting_approval":
-            result = await _answer_approvals(nx, stopped)
+            result = await _answer_approvals(nx, stopped, seed)
             assert result.status == "succeeded", _explain(result, model)
             return
     assert outcome.status is JobStatus.SUCCEEDED, f"{outcome.error} ({model.calls} call(s))"
