@@ -23,12 +23,11 @@ fields with their own types::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-if TYPE_CHECKING:
-    from nexus_agents.llm.contract import AnswerContract
+from nexus_agents.artifacts.contract import AnswerContract
 
 
 class Facts(BaseModel):
@@ -84,8 +83,6 @@ class Artifact(BaseModel):
         """The rules of one call that depend on its ``facts`` (allowed ids, item bounds,
         fields code owns). They are written into the schema the model is sent and checked
         on its answer; override where the facts narrow what a valid narrative is."""
-        from nexus_agents.llm.contract import AnswerContract
-
         return AnswerContract()
 
     @classmethod

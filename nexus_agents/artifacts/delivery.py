@@ -12,10 +12,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, CodeOwned
 from nexus_agents.artifacts.facts import CheckResult, KpiValue, RiceScore, ThemeCount
 from nexus_agents.artifacts.handoffs import MAX_ATTEMPTS, QaIssue
 from nexus_agents.artifacts.narrative import Bullets, Line, Risk, Text
-from nexus_agents.llm.contract import AnswerContract, CodeOwned
 
 __all__ = [
     "DeployDecision",

@@ -15,9 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, CodeOwned, FieldRule
 from nexus_agents.artifacts.facts import IssueSeverity, Priority
 from nexus_agents.artifacts.narrative import Bullets, Line, Text
-from nexus_agents.llm.contract import AnswerContract, CodeOwned, FieldRule
 
 __all__ = [
     "ESCALATION_OPTIONS",

@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, FieldRule
 from nexus_agents.artifacts.facts import ExperimentStat, PlatformActivity, ThemeCount
 from nexus_agents.artifacts.narrative import Bullets, Line, Text
-from nexus_agents.llm.contract import AnswerContract, FieldRule
 
 __all__ = [
     "BiWeeklyInsightsFacts",

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, FieldRule
 from nexus_agents.artifacts.facts import (
     BudgetVariance,
     ChannelMetric,
@@ -30,7 +31,6 @@ from nexus_agents.artifacts.narrative import (
     Risk,
     Text,
 )
-from nexus_agents.llm.contract import AnswerContract, FieldRule
 
 __all__ = [
     "EXECUTIVE_SUMMARY_MAX_WORDS",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nexus_agents._lazy import lazy_exports
+from nexus_agents.artifacts.contract import AnswerContract, CodeOwned, FieldRule
 from nexus_agents.llm.call_record import CallRecord
-from nexus_agents.llm.contract import AnswerContract, CodeOwned, FieldRule
 from nexus_agents.llm.factory import build_chat_model
 from nexus_agents.llm.interface import (
     ChatMessage,

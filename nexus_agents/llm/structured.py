@@ -24,8 +24,13 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nexus_agents.artifacts.contract import (
+    AnswerContract,
+    check_contract,
+    contract_schema,
+    fill_owned,
+)
 from nexus_agents.exceptions import ModelError, StructuredOutputError
-from nexus_agents.llm.contract import AnswerContract, check_contract, contract_schema, fill_owned
 from nexus_agents.llm.interface import (
     ChatMessage,
     ChatModel,

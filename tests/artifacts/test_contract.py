@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
-from nexus_agents.llm import response_format_for
-from nexus_agents.llm.contract import (
+from nexus_agents.artifacts.contract import (
     AnswerContract,
     CodeOwned,
     FieldRule,
@@ -17,6 +16,7 @@ from nexus_agents.llm.contract import (
     contract_schema,
     fill_owned,
 )
+from nexus_agents.llm import response_format_for
 
 
 class Ref(BaseModel):

@@ -1,4 +1,6 @@
-"""Per-call answer contracts: rules that depend on the facts of one call.
+"""Per-call answer contracts: rules on a model's answer that depend on the facts of one call.
+
+Artifacts state them (``Artifact.answer_contract``); ``llm.run_structured`` applies them.
 
 A narrative model's JSON schema is fixed per class, but some rules depend on the facts
 of one call: a market brief may cite only the sources it was given, a first developer
