@@ -166,3 +166,20 @@ async def test_accept_rule_failing_twice_names_the_rule() -> None:
         pytest.raises(StructuredOutputError, match="output broke a rule: capacity exceeded"),
     ):
         await run_structured(model, messages=ASK, output_type=Synthesis, agent="plan", accept=never)
+
+
+class Headline(BaseModel):
+    title: str = Field(max_length=20)
+
+
+async def test_a_length_limit_is_stated_in_the_schema_and_repaired_as_a_rule() -> None:
+    long, short = {"title": "x" * 30}, {"title": "short enough"}
+    with ScriptedModel([long, short]) as model:
+        result = await run_structured(model, messages=ASK, output_type=Headline, agent="x")
+    assert result.output.title == "short enough"
+    sent = model.requests[0].response_format
+    assert sent is not None
+    assert "(at most 20 characters)" in sent.json_schema["properties"]["title"]["description"]
+    told = model.requests[1].messages[-1].content or ""
+    assert "matches the JSON schema but breaks these rules" in told
+    assert "rule: title: String should have at most 20 characters" in told
