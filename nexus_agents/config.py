@@ -49,7 +49,7 @@ class LLMConfig(BaseModel):
     backoff_max_s: float = Field(default=20.0, ge=0)
     max_concurrency: int = Field(default=8, ge=1)
     max_tool_rounds: int = Field(default=5, ge=0)
-    repair_rounds: int = Field(default=1, ge=0, le=3)
+    repair_rounds: int = Field(default=2, ge=0, le=3)
     temperature: float | None = None
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
 

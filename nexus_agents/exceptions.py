@@ -98,7 +98,12 @@ class ModelError(NexusError):
 
 
 class StructuredOutputError(ModelError):
-    """The model's output did not validate against the artifact schema, even after repair."""
+    """The model's output still had problems after the repair rounds.
+
+    ``errors`` lists every problem; ``rule_errors`` those that broke a rule the answer
+    had to follow (a schema-valid answer can break one), ``schema_errors`` the rest (not
+    JSON, a missing field, a wrong type). The message says which kind it was.
+    """
 
     def __init__(
         self,
@@ -106,16 +111,28 @@ class StructuredOutputError(ModelError):
         errors: list[str],
         raw: str | None = None,
         *,
+        rule_errors: list[str] | None = None,
         usage: Usage | None = None,
         calls: int = 0,
     ) -> None:
         self.errors = errors
         self.raw = raw
-        shown = "; ".join(errors[:5])
-        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+        self.rule_errors = [e for e in rule_errors or [] if e in errors]
+        self.schema_errors = [e for e in errors if e not in self.rule_errors]
+        parts: list[str] = []
+        if self.schema_errors:
+            parts.append("output did not match the schema: " + _shown(self.schema_errors))
+        if self.rule_errors:
+            lead = "and it broke a rule: " if parts else "output broke a rule: "
+            parts.append(lead + _shown([e.removeprefix("rule: ") for e in self.rule_errors]))
         super().__init__(
-            f"output did not match the schema: {shown}{more}", agent=agent, usage=usage, calls=calls
+            "; ".join(parts) or "output was invalid", agent=agent, usage=usage, calls=calls
         )
+
+
+def _shown(errors: list[str], limit: int = 5) -> str:
+    more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
+    return "; ".join(errors[:limit]) + more
 
 
 class BudgetExceededError(NexusError):
