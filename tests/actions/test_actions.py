@@ -34,10 +34,8 @@ def _spec() -> Any:
 
 
 def _fake() -> FakeExecutor:
-    actions = [
-        {"action": "add alert on queue depth", "owner": "ops", "deadline": "2025-02-01"},
-        {"id": "BL-0100", "action": "runbook for failover", "owner": "sre"},
-    ]
+    actions = [{"action": "add alert on queue depth", "owner": "ops", "deadline": "2025-02-01"},
+               {"id": "BL-0100", "action": "runbook for failover", "owner": "sre"}]
     return FakeExecutor(script={"review": [{"prevention_actions": actions}]})
 
 
@@ -46,9 +44,7 @@ async def test_backlog_rows_get_unique_ids(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "backlog.csv").write_text("id,title,reach,source\nBL-0007,old item,10,\n")
     payload = {"items": [{"title": "new a"}, {"title": "new b"}, {"id": "BL-0007", "title": "dup"}]}
-    req = ActionRequest(
-        kind="backlog_append", idempotency_key="r1:s", run_id="r1", step_id="s", payload=payload
-    )
+    req = ActionRequest(kind="backlog_append", idempotency_key="r1:s", run_id="r1", step_id="s", payload=payload)
     result = await integ.backlog_append(req)
     assert result.data["ids"] == ["BL-0008", "BL-0009"]
     again = await integ.backlog_append(req)  # same key: nothing added twice
@@ -60,9 +56,7 @@ async def test_backlog_rows_get_unique_ids(tmp_path: Path) -> None:
 
 
 async def test_actions_run_once_across_resume_and_respect_approval(tmp_path: Path) -> None:
-    async with await Engine.open(
-        specs={"postmortem": _spec()}, executor=_fake(), workspace=tmp_path
-    ) as engine:
+    async with await Engine.open(specs={"postmortem": _spec()}, executor=_fake(), workspace=tmp_path) as engine:
         paused = await engine.start("postmortem")
         assert paused.status == "waiting_approval"
         assert paused.values["file_actions"] == "done"
@@ -78,9 +72,7 @@ async def test_actions_run_once_across_resume_and_respect_approval(tmp_path: Pat
 
     log = [json.loads(line) for line in (tmp_path / "actions.jsonl").read_text().splitlines()]
     assert [(row["kind"], row["run_id"]) for row in log] == [
-        ("backlog_append", paused.run_id),
-        ("publish", paused.run_id),
-        ("backlog_append", rejected.run_id),
+        ("backlog_append", paused.run_id), ("publish", paused.run_id), ("backlog_append", rejected.run_id)
     ]
     rows = list(csv.DictReader((tmp_path / "data" / "backlog.csv").open()))
     # ids stay unique: the next generated id follows the highest, a repeated explicit id is skipped
@@ -96,23 +88,14 @@ async def test_recorded_action_is_not_executed_again(tmp_path: Path) -> None:
             Counting.calls += 1
             return await super().deploy(request)
 
-    spec = parse_spec(
-        yaml.safe_load(
-            textwrap.dedent("""
+    spec = parse_spec(yaml.safe_load(textwrap.dedent("""
         name: ship
         steps:
           - {id: build, agent: developer}
           - action: {id: go, kind: deploy, from: build}
-    """)
-        ),
-        "ship.yaml",
-    )
-    async with await Engine.open(
-        specs={"ship": spec},
-        executor=FakeExecutor(),
-        workspace=tmp_path,
-        integration=Counting(tmp_path),
-    ) as engine:
+    """)), "ship.yaml")
+    async with await Engine.open(specs={"ship": spec}, executor=FakeExecutor(),
+                                 workspace=tmp_path, integration=Counting(tmp_path)) as engine:
         real_record = engine.store.record_action
 
         async def record_then_crash(*args: Any, **kwargs: Any) -> None:
