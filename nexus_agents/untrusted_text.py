@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["SHOWN_LIMIT", "cut", "normalise", "shown"]
+__all__ = ["INPUT_LIMIT", "SHOWN_LIMIT", "cut", "cut_strings", "normalise", "shown"]
 
 SHOWN_LIMIT = 2_000
 """Characters of one outside string a terminal line shows."""
+INPUT_LIMIT = 65_536
+"""Characters of one string in a run's inputs (an alert's title, a note): a run stores its
+inputs with every checkpoint, so a 50 MB title would be stored many times over."""
 
 # Characters drawn like "<" or ">" (fullwidth, small form, angle brackets, arrowheads):
 # a model reads them as tag delimiters as readily as the ASCII ones.
@@ -34,6 +39,17 @@ def cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]} [cut {len(text) - limit} chars]"
+
+
+def cut_strings(value: Any, limit: int = INPUT_LIMIT) -> Any:
+    """``value`` (JSON-like) with every string in it, keys included, cut to ``limit``."""
+    if isinstance(value, str):
+        return cut(value, limit)
+    if isinstance(value, Mapping):
+        return {cut_strings(k, limit): cut_strings(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [cut_strings(v, limit) for v in value]
+    return value
 
 
 def _visible(ch: str, keep: str) -> bool:

@@ -189,3 +189,21 @@ async def test_a_hostile_alert_title_reaches_the_model_escaped(workspace: Path) 
     assert_fence_holds(user, user.count(CLOSE_TAG))
     assert "A" * 8_001 not in user  # cut to the per-string limit wherever it appears
     assert "[cut " in user
+
+
+async def test_a_huge_alert_title_is_cut_before_the_prompt_and_the_run_store(
+    workspace: Path,
+) -> None:
+    title = "T" * 5_000_000
+    alert = {"id": "ALERT-2", "service": "web", "title": title}
+    with MockLLMServer(responder=PlaybookAuthor()) as server:
+        nx = nexus_for(workspace, server)
+        result = await nx.arun(
+            "incident_response", {"alert": alert}, period="2026-11-26", unattended=True
+        )
+        sent = [len(json.dumps(r.body)) for r in server.requests]
+    assert result.status == "succeeded", result.error
+    assert sent and max(sent) < 64_000  # one 8 KB field, not 5 MB
+    assert len(result.model_dump_json()) < 1_000_000
+    stored = sum(p.stat().st_size for p in (workspace / ".nexus").rglob("*") if p.is_file())
+    assert stored < 20_000_000  # the title is not stored with every checkpoint
