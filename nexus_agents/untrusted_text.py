@@ -32,6 +32,7 @@ _LOOKALIKES = str.maketrans(
 )
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
 _SPACES = re.compile(r"[ \t\n]+")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def cut(text: str, limit: int) -> str:
@@ -60,7 +61,9 @@ def normalise(text: str, *, single_line: bool = False) -> str:
     """Line breaks as ``\\n``, look-alike brackets as ``<`` / ``>``, invisible and control
     characters removed; ``single_line`` also turns runs of whitespace into one space."""
     text = _NEWLINES.sub("\n", text).translate(_LOOKALIKES)
-    if not text.isascii() or any(ch < " " and ch not in "\n\t" for ch in text):
+    if text.isascii():
+        text = _ASCII_CONTROL.sub("", text)
+    else:
         text = "".join(ch for ch in text if _visible(ch, "\n\t"))
     if single_line:
         text = _SPACES.sub(" ", text).strip()
