@@ -16,6 +16,7 @@ inputs stay empty for someone to rate; the file keeps its line endings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -30,6 +31,11 @@ from typing import Any
 from nexus_agents.actions.base import ActionRequest, ActionResult
 from nexus_agents.exceptions import DataError
 from nexus_agents.untrusted_text import cut, normalise
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "BACKLOG_COLUMNS",
@@ -156,7 +162,10 @@ class WorkspaceIntegration:
             if previous is not None:
                 return previous
             item_id = deployed_item(request.payload)
-            marked = self._mark_shipped(item_id) if item_id else False
+            marked = False
+            if item_id:
+                with self._backlog_lock():
+                    marked = self._mark_shipped(item_id)
             detail = "deployment recorded"
             if marked:
                 detail += f"; backlog item {item_id} marked {SHIPPED}"
@@ -179,7 +188,8 @@ class WorkspaceIntegration:
             previous = self._logged(request.idempotency_key)
             if previous is not None:
                 return previous
-            added = self._write_backlog(request)
+            with self._backlog_lock():
+                added = self._write_backlog(request)
             result = ActionResult(detail=f"{len(added)} backlog item(s) added", data={"ids": added})
             self._log(request, result)
             return result
@@ -236,6 +246,22 @@ class WorkspaceIntegration:
         }
         with self.log_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+
+    @contextlib.contextmanager
+    def _backlog_lock(self) -> Iterator[None]:
+        """Hold the workspace's backlog lock: another process (a worker, a CLI run) must
+        not append between this one's read and its write."""
+        if fcntl is None:  # no advisory locks on this platform
+            yield
+            return
+        lock = self.workspace / ".nexus" / "backlog.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _write_backlog(self, request: ActionRequest) -> list[str]:
         """Append the request's items (once per idempotency key); their ids."""
