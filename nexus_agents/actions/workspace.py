@@ -104,12 +104,23 @@ def _records(text: str) -> Iterator[tuple[str, list[str]]]:
         yield raw, fields
 
 
+def _shown(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def _decoded(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(_shown(path), "not UTF-8 text", line=line) from None
+
+
 def _column(header: list[str], name: str, path: Path) -> int:
     try:
         return header.index(name)
     except ValueError:
-        shown = f"{path.parent.name}/{path.name}"
-        raise DataError(shown, "missing required column", line=1, column=name) from None
+        raise DataError(_shown(path), "missing required column", line=1, column=name) from None
 
 
 def backlog_items(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -274,7 +285,7 @@ class WorkspaceIntegration:
             prefix = chunk.getvalue()
         else:
             raw = path.read_bytes()
-            text = raw.decode("utf-8-sig")
+            text = _decoded(raw, path)
             line_end = _line_ending(raw[:65536])
             rows = [fields for _, fields in _records(text)]
             header = rows[0] if rows else list(BACKLOG_COLUMNS)
@@ -328,7 +339,7 @@ class WorkspaceIntegration:
             return False
         raw = path.read_bytes()
         bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
-        records = list(_records(raw.decode("utf-8-sig")))
+        records = list(_records(_decoded(raw, path)))
         if not records:
             return False
         header = records[0][1]
