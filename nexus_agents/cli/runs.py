@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from nexus_agents.untrusted_text import cut, shown
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -18,6 +20,8 @@ _WORKSPACE = typer.Option(
     None, "--workspace", "-w", envvar="NEXUS_WORKSPACE", help="Workspace folder (default: current)."
 )
 _ALIASES = {"loop": "improvement_loop", "incident": "incident_response"}
+MARKDOWN_SHOWN = 100_000
+"""Characters of one artifact's Markdown ``runs show --markdown`` renders."""
 
 
 def _nexus(workspace: Path | None, *, runs: bool = False, **kwargs: Any) -> Nexus:
@@ -66,6 +70,8 @@ class _Progress:
 
 
 def print_result(console: Console, result: RunResult, *, as_json: bool = False) -> None:
+    from rich.markup import escape
+
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
@@ -73,10 +79,11 @@ def print_result(console: Console, result: RunResult, *, as_json: bool = False) 
         result.status, "white"
     )
     console.print(f"run [bold]{result.run_id}[/] ({result.graph}): [{colour}]{result.status}[/]")
-    if result.error:
-        console.print(f"[red]error:[/] {result.error}")
+    if result.error:  # may quote data or model text: cut, and never read as markup
+        console.print(f"[red]error:[/] {escape(shown(result.error))}", highlight=False)
     for step, artifact in result.artifacts.items():
-        console.print(f"  artifact {step}: {artifact.get('title', artifact.get('kind', '?'))}")
+        title = shown(artifact.get("title", artifact.get("kind", "?")), 200)
+        console.print(f"  artifact {step}: {escape(title)}", highlight=False)
     usage = result.usage
     if usage:
         console.print(
@@ -86,7 +93,7 @@ def print_result(console: Console, result: RunResult, *, as_json: bool = False) 
     if result.pending is not None:
         p = result.pending
         console.print(
-            f"[yellow]waiting for {p.decider}[/]: {p.question}\n"
+            f"[yellow]waiting for {p.decider}[/]: {escape(shown(p.question))}\n"
             f"  decide with: nexus approve {result.run_id} --decision "
             f"<{'|'.join(p.options)}> [--note TEXT]"
         )
@@ -198,7 +205,7 @@ def register(app: typer.Typer) -> None:
             from rich.markdown import Markdown
 
             for record in asyncio.run(_artifacts_for(nx, run_id)):
-                console.print(Markdown(record.markdown or ""))
+                console.print(Markdown(cut(record.markdown or "", MARKDOWN_SHOWN)))
 
     @runs.command("resume")
     def resume_run(run_id: str = typer.Argument(...), workspace: Path | None = _WORKSPACE) -> None:
