@@ -26,6 +26,7 @@ from nexus_agents.config import NexusConfig, load_config
 from nexus_agents.exceptions import NexusError
 from nexus_agents.llm.interface import ChatModel
 from nexus_agents.periods import Period, PeriodKind, parse_period, period_containing
+from nexus_agents.untrusted_text import cut_strings
 
 if TYPE_CHECKING:
     from nexus_agents.actions.base import Integration
@@ -247,8 +248,10 @@ class Nexus:
         unattended: bool = False,
         job: str | None = None,
     ) -> RunResult:
-        """Run ``graph`` once; returns when it finished, failed or waits for an approval."""
-        data = dict(inputs or {})
+        """Run ``graph`` once; returns when it finished, failed or waits for an approval.
+
+        Every string in ``inputs`` is cut to ``INPUT_LIMIT`` characters first."""
+        data = dict(cut_strings(dict(inputs or {})))
         label = period or data.get("period") or self.default_period(graph).label
         parse_period(str(label))  # a bad label fails here, before anything is written
         data["period"] = str(label)
@@ -333,6 +336,7 @@ class Nexus:
         """Run one agent once for a period and return its artifact (not stored as a run)."""
         from nexus_agents.artifacts.base import ArtifactMeta
         from nexus_agents.data.context import use_workspace
+        from nexus_agents.llm.pricing import PriceTable
         from nexus_agents.runtime.agent_runner import run_agent
         from nexus_agents.runtime.budget import MeteredModel, RunBudget
         from nexus_agents.runtime.facts import FactsContext, builder_for
@@ -341,14 +345,22 @@ class Nexus:
         label = period or self.default_period("cadence_run").label
         the_period = parse_period(label)
         as_of = min(self.workspace.now(), the_period.end)
-        state = {"inputs": dict(inputs or {}), "period": label, "values": {}, "artifacts": {}}
+        state = {
+            "inputs": dict(cut_strings(dict(inputs or {}))),
+            "period": label,
+            "values": {},
+            "artifacts": {},
+        }
         with use_workspace(self.workspace), self.workspace.pinned():
             bundle = await asyncio.to_thread(
                 builder_for(spec.output),
                 FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state),
             )
             return await run_agent(
-                MeteredModel(self.model, RunBudget(self.config.limits)),
+                MeteredModel(
+                    self.model,
+                    RunBudget(self.config.limits, prices=PriceTable(self.config.llm.prices)),
+                ),
                 spec,
                 bundle=bundle,
                 task=f"Write the report for {label}.",

@@ -49,7 +49,7 @@ class LLMConfig(BaseModel):
     backoff_max_s: float = Field(default=20.0, ge=0)
     max_concurrency: int = Field(default=8, ge=1)
     max_tool_rounds: int = Field(default=5, ge=0)
-    repair_rounds: int = Field(default=1, ge=0, le=3)
+    repair_rounds: int = Field(default=2, ge=0, le=3)
     temperature: float | None = None
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
 
@@ -72,6 +72,9 @@ class DataConfig(BaseModel):
     as_of: datetime | None = Field(
         default=None,
         description="fixed 'now' (workspace time) for reports on this data, e.g. a demo",
+    )
+    max_file_mb: int = Field(
+        default=1024, ge=1, description="largest data file read, in MB (a larger one is an error)"
     )
 
 

@@ -6,6 +6,11 @@ without a traceback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nexus_agents.llm.interface import Usage
+
 
 class NexusError(Exception):
     """Base of all errors raised by nexus_agents."""
@@ -69,30 +74,87 @@ class UnknownNameError(NexusError, KeyError):
 
 
 class ModelError(NexusError):
-    """A model call failed in a way retries could not fix."""
+    """A model call failed in a way retries could not fix.
+
+    ``usage`` and ``calls`` are what the failed exchange spent before it gave up (set by
+    the structured-output loop), so the calls of a failed step are still counted.
+    """
 
     def __init__(
-        self, message: str, *, agent: str | None = None, status: int | None = None
+        self,
+        message: str,
+        *,
+        agent: str | None = None,
+        status: int | None = None,
+        usage: Usage | None = None,
+        calls: int = 0,
     ) -> None:
         self.agent = agent
         self.status = status
+        self.usage = usage
+        self.calls = calls
         prefix = f"agent {agent}: " if agent else ""
         super().__init__(prefix + message)
 
 
 class StructuredOutputError(ModelError):
-    """The model's output did not validate against the artifact schema, even after repair."""
+    """The model's output still had problems after the repair rounds.
 
-    def __init__(self, agent: str | None, errors: list[str], raw: str | None = None) -> None:
+    ``errors`` lists every problem; ``rule_errors`` those that broke a rule the answer
+    had to follow (a schema-valid answer can break one), ``schema_errors`` the rest (not
+    JSON, a missing field, a wrong type). The message says which kind it was.
+    """
+
+    def __init__(
+        self,
+        agent: str | None,
+        errors: list[str],
+        raw: str | None = None,
+        *,
+        rule_errors: list[str] | None = None,
+        usage: Usage | None = None,
+        calls: int = 0,
+    ) -> None:
         self.errors = errors
         self.raw = raw
-        shown = "; ".join(errors[:5])
-        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-        super().__init__(f"output did not match the schema: {shown}{more}", agent=agent)
+        self.rule_errors = [e for e in rule_errors or [] if e in errors]
+        self.schema_errors = [e for e in errors if e not in self.rule_errors]
+        parts: list[str] = []
+        if self.schema_errors:
+            parts.append("output did not match the schema: " + _shown(self.schema_errors))
+        if self.rule_errors:
+            lead = "and it broke a rule: " if parts else "output broke a rule: "
+            parts.append(lead + _shown([e.removeprefix("rule: ") for e in self.rule_errors]))
+        super().__init__(
+            "; ".join(parts) or "output was invalid", agent=agent, usage=usage, calls=calls
+        )
+
+
+def _shown(errors: list[str], limit: int = 5) -> str:
+    more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
+    return "; ".join(errors[:limit]) + more
 
 
 class BudgetExceededError(NexusError):
     """A run hit one of its limits (model calls, tokens, cost)."""
+
+
+class RunBusyError(NexusError):
+    """A run is being executed by another process or task (it holds the run's lease)."""
+
+    def __init__(
+        self, run_id: str, *, host: str, pid: int, since: str, expires_at: str
+    ) -> None:
+        self.run_id = run_id
+        self.host = host
+        self.pid = pid
+        self.since = since
+        self.expires_at = expires_at
+        super().__init__(
+            f"run {run_id!r} is already being executed by pid {pid} on host {host!r} since"
+            f" {since}; not started a second time. If that process is gone, its lease is"
+            f" taken over at once on the same host, or after {expires_at} from another host."
+        )
 
 
 class ScriptError(NexusError, AssertionError):

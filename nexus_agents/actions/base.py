@@ -38,6 +38,14 @@ class ActionResult(BaseModel):
 
 @runtime_checkable
 class Integration(Protocol):
+    """What a graph's action steps call.
+
+    ``deploy`` of a backlog item (``deployed_item(request.payload)`` names it) should mark
+    the item shipped where the backlog lives, so sprint planning does not select it again;
+    ``backlog_append`` receives text written by a model: store it as data, never as a
+    formula or markup. ``WorkspaceIntegration`` does both for ``data/backlog.csv``.
+    """
+
     async def deploy(self, request: ActionRequest) -> ActionResult: ...
 
     async def publish(self, request: ActionRequest) -> ActionResult: ...

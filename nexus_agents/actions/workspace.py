@@ -1,39 +1,126 @@
 """The default integration: writes actions to files in the workspace.
 
 Every action is appended as one JSON line to ``<workspace>/actions.jsonl``; a key seen
-there before is not executed again. ``backlog_append`` also adds rows to
-``<workspace>/data/backlog.csv`` with unique ids.
+there before is not executed again. Two actions also change ``data/backlog.csv``:
+``backlog_append`` adds rows with unique ids, and ``deploy`` of a backlog item sets that
+item's status to ``shipped``, so sprint planning never selects it again.
+
+Both writes hold across a crash before their log line: appended rows carry the action's
+idempotency key in the ``source`` column, and an append that finds rows with its key
+records them instead of writing again; marking an item shipped gives the same file however
+often it is repeated. Text from a model becomes one clean cell (one line, no control
+characters, a formula-like start neutralised, at most ``CELL_CHARS`` characters); RICE
+inputs stay empty for someone to rate; the file keeps its line endings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import io
 import json
+import os
 import re
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nexus_agents.actions.base import ActionRequest, ActionResult
+from nexus_agents.exceptions import DataError
+from nexus_agents.untrusted_text import cut, normalise
 
-__all__ = ["BACKLOG_COLUMNS", "WorkspaceIntegration", "backlog_items"]
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
-BACKLOG_COLUMNS = ("id", "title", "description", "owner", "deadline", "source", "created_at")
+__all__ = [
+    "BACKLOG_COLUMNS",
+    "CELL_CHARS",
+    "SHIPPED",
+    "WorkspaceIntegration",
+    "backlog_items",
+    "csv_cell",
+    "deployed_item",
+]
+
+BACKLOG_COLUMNS = (
+    "id",
+    "title",
+    "reach",
+    "impact",
+    "confidence",
+    "effort",
+    "status",
+    "source",
+    "description",
+    "owner",
+    "deadline",
+    "created_at",
+)
+"""Header of a backlog file the integration creates (the schema's columns first)."""
+TEXT_COLUMNS = ("title", "description", "owner", "deadline")
+"""Columns an appended item may fill from its (model-written) payload."""
+CELL_CHARS = 2_000
+SHIPPED = "shipped"
 _ITEM_LISTS = ("items", "backlog_items", "prevention_actions", "actions")
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+# a cell starting with one of these is a formula to a spreadsheet (tab and CR are gone
+# by the time this is checked: a cell is one line)
+_FORMULA_START = ("=", "+", "-", "@")
 
 
-def _line_ending(path: Path) -> str:
-    """The line ending the file already uses (appended rows must match it)."""
-    with path.open("rb") as fh:
-        head = fh.read(65536)
-    return "\r\n" if b"\r\n" in head else "\n"
+def csv_cell(value: object, limit: int = CELL_CHARS) -> str:
+    """Model or user text as one safe CSV cell: one line without control or invisible
+    characters, cut to ``limit``, and a leading formula character quoted with ``'``."""
+    text = normalise(cut(str(value), limit), single_line=True)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as fh:
-        fh.seek(-1, 2)
-        return fh.read(1) == b"\n"
+def _line_ending(head: bytes) -> str:
+    """The header line's ending, which appended rows must use too (a CRLF inside a
+    quoted cell further down says nothing about the file's line ends)."""
+    first = head.find(b"\n")
+    return "\r\n" if first > 0 and head[first - 1 : first] == b"\r" else "\n"
+
+
+def _records(text: str) -> Iterator[tuple[str, list[str]]]:
+    """Each CSV record with the exact text it was read from (line end included)."""
+    pieces = re.split(r"(?<=\n)", text)
+    consumed: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for piece in pieces:
+            if piece:
+                consumed.append(piece)
+                yield piece
+
+    for fields in csv.reader(lines()):
+        raw = "".join(consumed)
+        consumed.clear()
+        yield raw, fields
+
+
+def _shown(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def _decoded(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(_shown(path), "not UTF-8 text", line=line) from None
+
+
+def _column(header: list[str], name: str, path: Path) -> int:
+    try:
+        return header.index(name)
+    except ValueError:
+        raise DataError(_shown(path), "missing required column", line=1, column=name) from None
 
 
 def backlog_items(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,6 +140,19 @@ def backlog_items(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def deployed_item(payload: dict[str, Any]) -> str | None:
+    """The backlog item a deploy ships: ``item_id`` of the payload or of the deploy
+    decision it carries (its facts, set by code)."""
+    if payload.get("item_id"):
+        return str(payload["item_id"])
+    artifact = payload.get("artifact")
+    if isinstance(artifact, dict) and artifact.get("kind") == "deploy_decision":
+        facts = artifact.get("facts")
+        if isinstance(facts, dict) and facts.get("item_id"):
+            return str(facts["item_id"])
+    return None
+
+
 class WorkspaceIntegration:
     """Records actions in the workspace instead of calling external systems."""
 
@@ -68,7 +168,22 @@ class WorkspaceIntegration:
         self._offset = 0
 
     async def deploy(self, request: ActionRequest) -> ActionResult:
-        return await self._record(request, "deployment recorded")
+        async with self._lock:
+            previous = self._logged(request.idempotency_key)
+            if previous is not None:
+                return previous
+            item_id = deployed_item(request.payload)
+            marked = False
+            if item_id:
+                with self._backlog_lock():
+                    marked = self._mark_shipped(item_id)
+            detail = "deployment recorded"
+            if marked:
+                detail += f"; backlog item {item_id} marked {SHIPPED}"
+            data = {"item_id": item_id, "marked_shipped": marked} if item_id else {}
+            result = ActionResult(detail=detail, data=data)
+            self._log(request, result)
+            return result
 
     async def publish(self, request: ActionRequest) -> ActionResult:
         return await self._record(request, "publication recorded")
@@ -84,7 +199,8 @@ class WorkspaceIntegration:
             previous = self._logged(request.idempotency_key)
             if previous is not None:
                 return previous
-            added = self._append_backlog(request)
+            with self._backlog_lock():
+                added = self._write_backlog(request)
             result = ActionResult(detail=f"{len(added)} backlog item(s) added", data={"ids": added})
             self._log(request, result)
             return result
@@ -142,53 +258,130 @@ class WorkspaceIntegration:
         with self.log_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, sort_keys=True, default=str) + "\n")
 
-    def _append_backlog(self, request: ActionRequest) -> list[str]:
-        items = backlog_items(request.payload)
-        path = self.backlog_path
-        header: list[str] = list(BACKLOG_COLUMNS)
-        existing_ids: set[str] = set()
-        if path.is_file() and path.stat().st_size > 0:
-            line_end = _line_ending(path)
-            with path.open(newline="", encoding="utf-8") as fh:
-                reader = csv.DictReader(fh)
-                header = list(reader.fieldnames or BACKLOG_COLUMNS)
-                existing_ids = {row.get("id") or "" for row in reader}
-            write_header = False
-        else:
+    @contextlib.contextmanager
+    def _backlog_lock(self) -> Iterator[None]:
+        """Hold the workspace's backlog lock: another process (a worker, a CLI run) must
+        not append between this one's read and its write."""
+        if fcntl is None:  # no advisory locks on this platform
+            yield
+            return
+        lock = self.workspace / ".nexus" / "backlog.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _write_backlog(self, request: ActionRequest) -> list[str]:
+        """Append the request's items (once per idempotency key); their ids."""
+        path, key = self.backlog_path, request.idempotency_key
+        if not path.is_file() or path.stat().st_size == 0:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_header = True
-            line_end = "\n"
-        digits = [m.group(1) for i in existing_ids if (m := re.fullmatch(r"BL-(\d+)", i))]
+            header, line_end, existing, prefix = list(BACKLOG_COLUMNS), "\n", [], ""
+            chunk = io.StringIO()
+            csv.writer(chunk, lineterminator=line_end).writerow(header)
+            prefix = chunk.getvalue()
+        else:
+            raw = path.read_bytes()
+            text = _decoded(raw, path)
+            line_end = _line_ending(raw[:65536])
+            rows = [fields for _, fields in _records(text)]
+            header = rows[0] if rows else list(BACKLOG_COLUMNS)
+            id_at, source_at = _column(header, "id", path), _column(header, "source", path)
+            existing = [r for r in rows[1:] if len(r) > max(id_at, source_at)]
+            written = [r[id_at] for r in existing if r[source_at] == key]
+            if written:  # an earlier attempt wrote them and died before its log line
+                return written
+            prefix = "" if raw.endswith(b"\n") else line_end
+            existing = [r[id_at] for r in existing]
+        new_rows = self._new_rows(request, header, set(existing))
+        if new_rows or prefix:
+            chunk = io.StringIO()
+            csv.writer(chunk, lineterminator=line_end).writerows(new_rows)
+            _append_once(path, (prefix + chunk.getvalue()).encode("utf-8"))
+        return [row[header.index("id")] for row in new_rows]
+
+    def _new_rows(
+        self, request: ActionRequest, header: list[str], existing: set[str]
+    ) -> list[list[str]]:
+        digits = [m.group(1) for i in existing if (m := re.fullmatch(r"BL-(\d+)", i))]
         next_number = max((int(d) for d in digits), default=0) + 1
         width = max((len(d) for d in digits), default=4)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        rows: list[dict[str, str]] = []
-        for item in items:
-            item_id = str(item.get("id") or "")
-            if not item_id:
+        rows: list[list[str]] = []
+        for item in backlog_items(request.payload):
+            item_id = str(item.get("id") or "").strip()
+            if item_id in existing:
+                continue  # already in the backlog (an item put back keeps its row)
+            if not _SAFE_ID.fullmatch(item_id):
                 item_id = f"BL-{next_number:0{width}d}"
                 next_number += 1
-            if item_id in existing_ids:
-                continue
-            existing_ids.add(item_id)
+            existing.add(item_id)
             title = item.get("title") or item.get("action") or item.get("description") or ""
-            values = {
+            values = {col: csv_cell(item.get(col) or "") for col in TEXT_COLUMNS}
+            values |= {
                 "id": item_id,
-                "title": str(title),
-                "description": str(item.get("description") or ""),
-                "owner": str(item.get("owner") or ""),
-                "deadline": str(item.get("deadline") or ""),
-                "source": f"{request.run_id}:{request.step_id}",
-                "status": str(item.get("status") or "new"),
+                "title": csv_cell(title),
+                "status": "new",
+                "source": request.idempotency_key,
                 "created_at": now,
             }
-            rows.append({col: values.get(col, str(item.get(col, "") or "")) for col in header})
-        if rows or write_header:
-            with path.open("a", newline="", encoding="utf-8") as fh:
-                if not write_header and not _ends_with_newline(path):
-                    fh.write(line_end)
-                writer = csv.DictWriter(fh, fieldnames=header, lineterminator=line_end)
-                if write_header:
-                    writer.writeheader()
-                writer.writerows(rows)
-        return [r["id"] for r in rows if "id" in r]
+            rows.append([values.get(col, "") for col in header])
+        return rows
+
+    def _mark_shipped(self, item_id: str) -> bool:
+        """Set the status of backlog item ``item_id`` to shipped; False when the backlog
+        has no such item. Every other byte of the file stays as it was."""
+        path = self.backlog_path
+        if not path.is_file():
+            return False
+        raw = path.read_bytes()
+        bom = "\ufeff" if raw.startswith(b"\xef\xbb\xbf") else ""
+        records = list(_records(_decoded(raw, path)))
+        if not records:
+            return False
+        header = records[0][1]
+        id_at, status_at = _column(header, "id", path), _column(header, "status", path)
+        found, changed = False, False
+        out = [bom + records[0][0]]
+        for text, fields in records[1:]:
+            if len(fields) > max(id_at, status_at) and fields[id_at] == item_id:
+                found = True
+                if fields[status_at].strip().lower() != SHIPPED:
+                    fields[status_at] = SHIPPED
+                    ending = text[len(text.rstrip("\r\n")) :]
+                    line = io.StringIO()
+                    csv.writer(line, lineterminator=ending or "").writerow(fields)
+                    text, changed = line.getvalue(), True
+            out.append(text)
+        if changed:
+            _replace(path, "".join(out).encode("utf-8"))
+        return found
+
+
+def _append_once(path: Path, data: bytes) -> None:
+    """Append ``data`` with as few writes as the OS allows (one, for a few KB): a killed
+    process leaves all of it or none."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to a file next to ``path`` and rename it over ``path`` (readers see
+    the old file or the new one, never half of one)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -5,9 +5,11 @@ An artifact keeps two parts apart:
 * ``facts``: numbers and lists computed by deterministic tools (never by the model);
 * ``narrative``: the model's judgement and prose, validated against a schema.
 
-The model only ever sees (and returns) the JSON schema of the ``narrative`` model; the
-runtime builds the artifact with ``ArtifactClass.compose(facts, narrative)``. So a number
-in an artifact can only come from code.
+The model only ever sees (and returns) the JSON schema of the ``narrative`` model,
+narrowed for one call by ``answer_contract(facts)``; the runtime builds the artifact with
+``ArtifactClass.compose(facts, narrative)``. So a number in an artifact can only come from
+code. A rule a schema-valid answer can still break is checked in ``compose`` (and
+repaired); ``safe_default`` says what to record when the repairs do not help.
 
 Concrete artifacts declare ``kind`` (a slug), ``title`` (the playbook's name) and the two
 fields with their own types::
@@ -24,6 +26,8 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from nexus_agents.artifacts.contract import AnswerContract
 
 
 class Facts(BaseModel):
@@ -48,6 +52,10 @@ class ArtifactMeta(BaseModel):
     run_id: str | None = None
     step: str | None = None
     created_at: str | None = None
+    defaulted: str | None = Field(
+        default=None,
+        description="the safe default code recorded instead of an answer that broke a rule",
+    )
 
 
 class Artifact(BaseModel):
@@ -69,6 +77,21 @@ class Artifact(BaseModel):
     @classmethod
     def narrative_model(cls) -> type[Narrative]:
         return cast(type[Narrative], cls.model_fields["narrative"].annotation)
+
+    @classmethod
+    def answer_contract(cls, facts: Facts) -> AnswerContract:
+        """The rules of one call that depend on its ``facts`` (allowed ids, item bounds,
+        fields code owns). They are written into the schema the model is sent and checked
+        on its answer; override where the facts narrow what a valid narrative is."""
+        return AnswerContract()
+
+    @classmethod
+    def safe_default(
+        cls, facts: Facts, narrative: Narrative, problems: list[str]
+    ) -> tuple[Narrative, str] | None:
+        """A safe narrative to record instead of one that still breaks a rule after the
+        repair rounds, and why; ``None`` where no safe default exists (the step fails)."""
+        return None
 
     @classmethod
     def compose(

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, CodeOwned
 from nexus_agents.artifacts.facts import CheckResult, KpiValue, RiceScore, ThemeCount
 from nexus_agents.artifacts.handoffs import MAX_ATTEMPTS, QaIssue
 from nexus_agents.artifacts.narrative import Bullets, Line, Risk, Text
@@ -143,7 +144,8 @@ class DeveloperChangeProposalNarrative(Narrative):
     tests: Bullets
     risks: list[Risk] = Field(max_length=5)
     addressed_issue_ids: list[str] = Field(
-        max_length=20, description="on a retry: exactly the ids of the listed QA issues"
+        max_length=20,
+        description="filled in by code: the ids of the listed QA issues (none on a first attempt)",
     )
 
 
@@ -168,6 +170,15 @@ class DeveloperChangeProposal(Artifact):
                 f"a retry must address every listed QA issue; missing: {', '.join(missing)}"
             )
         return self
+
+    @classmethod
+    def answer_contract(cls, facts: Facts) -> AnswerContract:
+        # A retry fixes exactly the listed issues, so which ids it addresses is not the
+        # model's to choose: code records them and the model only plans the fixes.
+        assert isinstance(facts, DeveloperChangeProposalFacts)
+        ids = [i.id for i in facts.qa_issues]
+        why = "the QA issues listed in the facts" if ids else "a first attempt has no QA issues"
+        return AnswerContract(owned=(CodeOwned("addressed_issue_ids", value=ids, why=why),))
 
     @property
     def is_retry(self) -> bool:
@@ -239,7 +250,7 @@ class DeployDecisionFacts(Facts):
 class DeployDecisionNarrative(Narrative):
     action: Literal["deploy", "hold"] = "hold"
     strategy: Literal["feature_flag", "direct"]
-    flag_name: Line = Field(description="empty for a direct deploy")
+    flag_name: Line = Field(description="empty for a direct deploy; required for a flagged one")
     rollout_pct: int = Field(ge=0, le=100, description="initial share of users for a flag")
     rollback_plan: Text
     rationale: Text
@@ -258,9 +269,24 @@ class DeployDecision(Artifact):
             self.narrative = self.narrative.model_copy(
                 update={"action": "hold", "rationale": _with_note(self.narrative.rationale, note)}
             )
-        if self.narrative.strategy == "feature_flag" and not self.narrative.flag_name.strip():
-            raise ValueError("a feature-flag deploy needs a flag_name")
+        if (
+            self.narrative.action == "deploy"
+            and self.narrative.strategy == "feature_flag"
+            and not self.narrative.flag_name.strip()
+        ):
+            raise ValueError("a feature-flag deploy needs a flag_name; got an empty flag_name")
         return self
+
+    @classmethod
+    def safe_default(
+        cls, facts: Facts, narrative: Narrative, problems: list[str]
+    ) -> tuple[Narrative, str] | None:
+        assert isinstance(narrative, DeployDecisionNarrative)
+        note = "Action set to hold by rule: the deploy decision was incomplete."
+        held = narrative.model_copy(
+            update={"action": "hold", "rationale": _with_note(narrative.rationale, note)}
+        )
+        return held, note
 
 
 # --- Sprint record -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, CodeOwned, FieldRule
 from nexus_agents.artifacts.facts import IssueSeverity, Priority
 from nexus_agents.artifacts.narrative import Bullets, Line, Text
 
@@ -293,6 +294,23 @@ class Escalation(Artifact):
     title = "Escalation"
     facts: EscalationFacts
     narrative: EscalationNarrative
+
+    @classmethod
+    def answer_contract(cls, facts: Facts) -> AnswerContract:
+        # Which option each assessment is about is code's to say: the model writes the
+        # five assessments in the fixed order and code labels them.
+        order = ", ".join(ESCALATION_OPTIONS)
+        return AnswerContract(
+            rules=(
+                FieldRule(
+                    "options",
+                    f"one assessment per option, in this order: {order}",
+                    min_items=len(ESCALATION_OPTIONS),
+                    max_items=len(ESCALATION_OPTIONS),
+                ),
+            ),
+            owned=(CodeOwned("options[].option", by_position=ESCALATION_OPTIONS),),
+        )
 
     def to_markdown(self) -> str:
         from nexus_agents.artifacts.render import render_markdown

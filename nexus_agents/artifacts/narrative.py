@@ -21,6 +21,9 @@ Line = Annotated[str, Field(max_length=600)]
 Bullets = Annotated[list[Line], Field(max_length=12)]
 """A short bullet list."""
 
+Named = Annotated[str, Field(min_length=1, max_length=600, pattern=r"\S")]
+"""A line that may not be blank (an owner, a deadline)."""
+
 
 class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -37,8 +40,8 @@ class Action(_Part):
     """A follow-up action with an owner (an agent or a role) and a deadline."""
 
     action: Line
-    owner: Line
-    deadline: Line = Field(description="ISO date or a relative deadline such as 'next sprint'")
+    owner: Named
+    deadline: Named = Field(description="ISO date or a relative deadline such as 'next sprint'")
 
 
 class Recommendation(_Part):

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, FieldRule
 from nexus_agents.artifacts.facts import ExperimentStat, PlatformActivity, ThemeCount
 from nexus_agents.artifacts.narrative import Bullets, Line, Text
 
@@ -87,16 +88,71 @@ class ExperimentResultsSummary(Artifact):
 
     @model_validator(mode="after")
     def _go_needs_significance(self) -> ExperimentResultsSummary:
-        stats = {e.experiment_id: e for e in self.facts.experiments}
-        for d in self.narrative.decisions:
+        problems = _decision_problems(self.facts, self.narrative)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @classmethod
+    def answer_contract(cls, facts: Facts) -> AnswerContract:
+        assert isinstance(facts, ExperimentResultsFacts)
+        ids = tuple(e.experiment_id for e in facts.experiments)
+        if not ids:
+            why = "there are no experiments in the facts to decide on"
+            return AnswerContract(rules=(FieldRule("decisions", why, max_items=0),))
+        rules = [FieldRule("decisions[].experiment_id", "an experiment in the facts", ids)]
+        if not any(e.significant for e in facts.experiments):
+            why = "no experiment is significant, so none may be go"
+            rules.append(FieldRule("decisions[].decision", why, ("no_go", "continue")))
+        return AnswerContract(rules=tuple(rules))
+
+    @classmethod
+    def safe_default(
+        cls, facts: Facts, narrative: Narrative, problems: list[str]
+    ) -> tuple[Narrative, str] | None:
+        # No decision is safer than a wrong one: unknown experiments are left out and a
+        # "go" without significance becomes "continue".
+        assert isinstance(facts, ExperimentResultsFacts)
+        assert isinstance(narrative, ExperimentResultsNarrative)
+        stats = {e.experiment_id: e for e in facts.experiments}
+        kept: list[ExperimentDecision] = []
+        for d in narrative.decisions:
             stat = stats.get(d.experiment_id)
             if stat is None:
-                raise ValueError(f"decision for unknown experiment {d.experiment_id!r}")
+                continue
             if d.decision == "go" and not stat.significant:
-                raise ValueError(
-                    f"experiment {d.experiment_id!r} is not significant; decide no_go or continue"
+                d = d.model_copy(
+                    update={
+                        "decision": "continue",
+                        "rationale": "Set to continue by rule: not significant. " + d.rationale,
+                    }
                 )
-        return self
+            kept.append(d)
+        note = (
+            "Decisions on unknown experiments were left out and a go without a significant "
+            "result became continue, by rule."
+        )
+        return narrative.model_copy(update={"decisions": kept}), note
+
+
+def _decision_problems(
+    facts: ExperimentResultsFacts, narrative: ExperimentResultsNarrative
+) -> list[str]:
+    stats = {e.experiment_id: e for e in facts.experiments}
+    known = ", ".join(stats) or "none"
+    problems: list[str] = []
+    for d in narrative.decisions:
+        stat = stats.get(d.experiment_id)
+        if stat is None:
+            problems.append(
+                f"decision for unknown experiment {d.experiment_id!r}; the experiments are "
+                f"[{known}]"
+            )
+        elif d.decision == "go" and not stat.significant:
+            problems.append(
+                f"experiment {d.experiment_id!r} is not significant; decide no_go or continue"
+            )
+    return problems
 
 
 class PublishedContentFacts(Facts):

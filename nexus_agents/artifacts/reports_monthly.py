@@ -4,11 +4,12 @@ the growth review and the content operations review."""
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nexus_agents.artifacts.base import Artifact, Facts, Narrative
+from nexus_agents.artifacts.contract import AnswerContract, FieldRule
 from nexus_agents.artifacts.facts import (
     BudgetVariance,
     ChannelMetric,
@@ -77,12 +78,20 @@ class MonthlyExecutiveSummaryFacts(Facts):
     kpis: list[KpiValue] = Field(default_factory=list)
 
 
+QuantifiedLine = Annotated[str, Field(max_length=600, pattern=r"\d")]
+"""A bullet that quotes at least one number."""
+
+
 class MonthlyExecutiveSummaryNarrative(Narrative):
+    """All fields together stay under 500 words."""
+
     situation: Text
     complication: Text
     question: Line
     answer: Text
-    key_findings: Bullets = Field(description="each finding quotes a number from the facts")
+    key_findings: list[QuantifiedLine] = Field(
+        max_length=12, description="each finding quotes a number from the facts"
+    )
     decisions_needed: Bullets
 
     @model_validator(mode="after")
@@ -231,13 +240,50 @@ class MonthlyMarketBrief(Artifact):
 
     @model_validator(mode="after")
     def _sourced(self) -> MonthlyMarketBrief:
-        known = {s.source_id for s in self.facts.sources}
+        known = [s.source_id for s in self.facts.sources]
         cited = [i for t in self.narrative.trends for i in t.source_ids]
         cited += [i for m in self.narrative.competitor_moves for i in m.source_ids]
         missing = sorted({i for i in cited if i not in known})
         if missing:
-            raise ValueError(f"cites sources that were not provided: {', '.join(missing)}")
+            raise ValueError(
+                f"cites sources that were not provided: {', '.join(missing)}; the sources "
+                f"are [{', '.join(known) or 'none'}]"
+            )
         return self
+
+    @classmethod
+    def answer_contract(cls, facts: Facts) -> AnswerContract:
+        assert isinstance(facts, MonthlyMarketBriefFacts)
+        ids = tuple(s.source_id for s in facts.sources)
+        if not ids:
+            why = "no sources were provided, so nothing can be cited"
+            return AnswerContract(
+                rules=(
+                    FieldRule("trends", why, max_items=0),
+                    FieldRule("competitor_moves", why, max_items=0),
+                )
+            )
+        why = "a source_id of the sources provided"
+        return AnswerContract(
+            rules=(
+                FieldRule("trends[].source_ids[]", why, ids),
+                FieldRule("competitor_moves[].source_ids[]", why, ids),
+            )
+        )
+
+    @classmethod
+    def safe_default(
+        cls, facts: Facts, narrative: Narrative, problems: list[str]
+    ) -> tuple[Narrative, str] | None:
+        # An unsourced claim is left out rather than published.
+        assert isinstance(facts, MonthlyMarketBriefFacts)
+        assert isinstance(narrative, MonthlyMarketBriefNarrative)
+        known = {s.source_id for s in facts.sources}
+        trends = [t for t in narrative.trends if set(t.source_ids) <= known]
+        moves = [m for m in narrative.competitor_moves if set(m.source_ids) <= known]
+        dropped = len(narrative.trends) - len(trends) + len(narrative.competitor_moves) - len(moves)
+        note = f"{dropped} trend(s) or competitor move(s) citing unknown sources were left out."
+        return narrative.model_copy(update={"trends": trends, "competitor_moves": moves}), note
 
 
 # --- Brand health --------------------------------------------------------------------

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from nexus_agents.untrusted_text import cut, normalise, shown
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -18,6 +20,8 @@ _WORKSPACE = typer.Option(
     None, "--workspace", "-w", envvar="NEXUS_WORKSPACE", help="Workspace folder (default: current)."
 )
 _ALIASES = {"loop": "improvement_loop", "incident": "incident_response"}
+MARKDOWN_SHOWN = 100_000
+"""Characters of one artifact's Markdown ``runs show --markdown`` renders."""
 
 
 def _nexus(workspace: Path | None, *, runs: bool = False, **kwargs: Any) -> Nexus:
@@ -71,6 +75,8 @@ class _Progress:
 
 
 def print_result(console: Console, result: RunResult, *, as_json: bool = False) -> None:
+    from rich.markup import escape
+
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
@@ -84,10 +90,11 @@ def print_result(console: Console, result: RunResult, *, as_json: bool = False) 
         result.status, "white"
     )
     console.print(f"run [bold]{result.run_id}[/] ({result.graph}): [{colour}]{result.status}[/]")
-    if result.error:
-        console.print(f"[red]error:[/] {result.error}")
+    if result.error:  # may quote data or model text: cut, and never read as markup
+        console.print(f"[red]error:[/] {escape(shown(result.error))}", highlight=False)
     for step, artifact in result.artifacts.items():
-        console.print(f"  artifact {step}: {artifact.get('title', artifact.get('kind', '?'))}")
+        title = shown(artifact.get("title", artifact.get("kind", "?")), 200)
+        console.print(f"  artifact {step}: {escape(title)}", highlight=False)
     usage = result.usage
     if usage:
         console.print(
@@ -96,9 +103,11 @@ def print_result(console: Console, result: RunResult, *, as_json: bool = False) 
         )
     if result.pending is not None:
         p = result.pending
-        console.print(f"[yellow]waiting for {p.decider}[/]: {p.question}")
+        console.print(
+            f"[yellow]waiting for {p.decider}[/]: {escape(shown(p.question))}", highlight=False
+        )
         for line in approval_subject(result):
-            console.print(f"  {line}")
+            console.print(f"  {escape(line)}", highlight=False)
         console.print(
             f"  decide with: nexus approve {result.run_id} --decision "
             f"<{'|'.join(p.options)}> [--note TEXT]"
@@ -111,7 +120,7 @@ def approval_subject(result: RunResult) -> list[str]:
     if not result.artifacts:
         return []
     step, artifact = list(result.artifacts.items())[-1]
-    title = artifact.get("title") or artifact.get("kind") or step
+    title = shown(artifact.get("title") or artifact.get("kind") or step, 200)
     lines = [
         f"approving: {title} (step {step}; read it with: "
         f"nexus runs show {result.run_id[:8]} --markdown)"
@@ -119,13 +128,13 @@ def approval_subject(result: RunResult) -> list[str]:
     for label, part in (("proposal", "narrative"), ("facts", "facts")):
         fields = artifact.get(part)
         if isinstance(fields, dict):
-            shown = [
-                f"{key}={value}"
+            pairs = [
+                f"{shown(key, 40)}={shown(value, 60)}"
                 for key, value in fields.items()
                 if isinstance(value, str | int | float | bool) and len(str(value)) <= 60
             ][:8]
-            if shown:
-                lines.append(f"{label}: " + ", ".join(shown))
+            if pairs:
+                lines.append(f"{label}: " + ", ".join(pairs))
     return lines
 
 
@@ -269,7 +278,11 @@ async def load_history(nx: Nexus, given: str) -> Any:
 
 
 def print_history(console: Console, history: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
+
+    def safe(text: object, limit: int = 500) -> str:  # data or model text: no markup, one line
+        return escape(shown(text, limit))
 
     from nexus_agents.cli.history import clock, run_seconds, seconds_text
 
@@ -286,21 +299,21 @@ def print_history(console: Console, history: Any) -> None:
         f"{history.tokens} tokens, ${history.cost_usd:.4f}"
     )
     if r.error:
-        console.print(f"[red]error:[/] {r.error}")
+        console.print(f"[red]error:[/] {safe(r.error, 2000)}", highlight=False)
     table = Table(title="timeline")
     for column in ("Step", "Agent", "Started", "Duration", "Calls", "Tokens", "Cost", "Outcome"):
         table.add_column(column, no_wrap=column in ("Step", "Started"))
     for s in history.steps:
         outcome = s.outcome if not s.error else f"{s.outcome}: {s.error}"
         table.add_row(
-            s.step,
+            safe(s.step),
             s.agent or "-",
             clock(s.started_at)[11:],
             seconds_text(s.seconds),
             str(s.calls),
             str(s.tokens),
             f"${s.cost_usd:.4f}",
-            outcome,
+            safe(outcome),
         )
     console.print(table)
     if history.approvals:
@@ -309,11 +322,11 @@ def print_history(console: Console, history: Any) -> None:
             approvals.add_column(column)
         for a in history.approvals:
             approvals.add_row(
-                a["approval"],
-                str(a.get("decision") or "-"),
-                str(a.get("decided_by") or "-"),
+                safe(a["approval"]),
+                safe(a.get("decision") or "-"),
+                safe(a.get("decided_by") or "-"),
                 clock(a.get("decided_at")),
-                str(a.get("note") or ""),
+                safe(a.get("note") or ""),
             )
         console.print(approvals)
     else:
@@ -321,13 +334,13 @@ def print_history(console: Console, history: Any) -> None:
     if r.pending:
         p = r.pending
         console.print(
-            f"[yellow]waiting for {p.get('decider')}[/]: {p.get('question')}\n"
+            f"[yellow]waiting for {safe(p.get('decider'))}[/]: {safe(p.get('question'))}\n"
             f"  decide with: nexus approve {r.run_id} --decision "
             f"<{'|'.join(p.get('options') or [])}> [--note TEXT]"
         )
     for artifact in history.artifacts:
         title = artifact.data.get("title") or artifact.kind
-        console.print(f"  artifact {artifact.step}: {title}")
+        console.print(f"  artifact {artifact.step}: {safe(title, 200)}", highlight=False)
     if r.status == "interrupted":
         console.print(f"continue it with: nexus runs resume {r.run_id}")
 
@@ -392,6 +405,7 @@ def register(app: typer.Typer) -> None:
         """Recent runs, newest first (a short id works wherever a run id is asked for)."""
         import asyncio
 
+        from rich.markup import escape
         from rich.table import Table
 
         from nexus_agents.cli.history import clock, run_seconds, seconds_text, short_id
@@ -419,7 +433,7 @@ def register(app: typer.Typer) -> None:
                 clock(r.started_at),
                 seconds_text(run_seconds(r)),
                 f"${usage.get('cost_usd', 0.0):.4f}",
-                (r.error or "")[:60],
+                escape(shown(r.error or "", 60)),
             )
         _console().print(table)
 
@@ -604,18 +618,27 @@ def _print_traces(nx: Nexus, run_id: str, step: str | None) -> None:
         raise NexusError(f"no recorded model calls for {where}")
     for number, event in enumerate(found, 1):
         detail = event.detail or {}
-        typer.echo(f"\n=== {event.step} ({event.agent or '-'}) call {number} at {event.at}")
+        typer.echo(
+            f"\n=== {shown(event.step, 100)} ({shown(event.agent or '-', 100)}) "
+            f"call {number} at {event.at}"
+        )
         for message in detail.get("messages") or []:
-            typer.echo(f"--- {message.get('role')}")
-            typer.echo(message.get("content") or "")
+            typer.echo(f"--- {shown(message.get('role'), 20)}")
+            typer.echo(_readable(message.get("content")))
             for call in message.get("tool_calls") or []:
-                typer.echo(f"[tool call] {call}")
-        typer.echo("--- answer" + (f" ({detail['finish_reason']})" if detail.get("finish_reason") else ""))
+                typer.echo(f"[tool call] {_readable(call)}")
+        finish = detail.get("finish_reason")
+        typer.echo("--- answer" + (f" ({shown(finish, 20)})" if finish else ""))
         if detail.get("answer") is not None:
-            typer.echo(detail["answer"])
+            typer.echo(_readable(detail["answer"]))
         for call in detail.get("tool_calls") or []:
-            typer.echo(f"[tool call] {call}")
+            typer.echo(f"[tool call] {_readable(call)}")
         if detail.get("refusal"):
-            typer.echo(f"[refusal] {detail['refusal']}")
+            typer.echo(f"[refusal] {_readable(detail['refusal'])}")
         if detail.get("error"):
-            typer.echo(f"[error] {detail['error']}")
+            typer.echo(f"[error] {_readable(detail['error'])}")
+
+
+def _readable(text: object) -> str:
+    """Stored model or data text for the terminal: bounded, control characters dropped."""
+    return "" if text is None else normalise(cut(str(text), MARKDOWN_SHOWN))

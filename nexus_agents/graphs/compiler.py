@@ -52,7 +52,7 @@ from nexus_agents.graphs.spec import (
     resolve_function,
 )
 from nexus_agents.graphs.state import GraphState
-from nexus_agents.runs.store import UsageRecord
+from nexus_agents.llm.call_record import UsageRecord
 
 __all__ = ["compile_graph", "load_graph_specs", "load_spec", "to_mermaid"]
 

@@ -2,7 +2,8 @@
 
 ``ChatModel`` is the interface; ``OpenAIChatModel`` (imported lazily, it pulls in
 ``openai``) talks to any OpenAI-compatible server; ``ScriptedModel`` plays a script in
-tests; ``run_structured`` turns any of them into typed, validated answers.
+tests; ``run_structured`` turns any of them into typed, validated answers, narrowed per
+call by an ``AnswerContract``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nexus_agents._lazy import lazy_exports
+from nexus_agents.artifacts.contract import AnswerContract, CodeOwned, FieldRule
 from nexus_agents.llm.call_record import CallRecord
 from nexus_agents.llm.factory import build_chat_model
 from nexus_agents.llm.interface import (
@@ -41,14 +43,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PRICES",
+    "AnswerContract",
     "CallRecord",
     "ChatMessage",
     "ChatModel",
     "ChatRequest",
     "ChatResponse",
+    "CodeOwned",
     "ConcurrencyLimiter",
     "Cost",
     "Expected",
+    "FieldRule",
     "FinishReason",
     "OpenAIChatModel",
     "PriceTable",

@@ -24,3 +24,19 @@ class CallRecord(BaseModel):
     error: str | None = Field(default=None, description="readable reason; never holds secrets")
     priced: bool = True
     response_format: Literal["json_schema", "json_object", "none"] = "none"
+
+
+class UsageRecord(BaseModel):
+    """One model call as the run store keeps it: the run and step it belongs to, and its cost."""
+
+    run_id: str
+    step: str
+    agent: str | None = None
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    status: str = "ok"
+    at: str = ""

@@ -59,6 +59,7 @@ _URL_USERINFO = re.compile(r"//[^/@\s]+@")
 
 
 AGENT_HEADER = "X-Nexus-Agent"
+REDACTED = "[redacted]"
 
 
 class _BadRequest(Exception):
@@ -299,16 +300,18 @@ class OpenAIChatModel:
             raise ModelError(f"model {model!r} returned no choices", agent=agent)
         choice = completion.choices[0]
         msg = choice.message
+        # a model (or a proxy) that echoes the key must not get it stored or shown
+        hide = self._hide_key
         tool_calls = [
-            ToolCall(id=tc.id, name=tc.function.name, arguments=tc.function.arguments or "")
+            ToolCall(id=tc.id, name=tc.function.name, arguments=hide(tc.function.arguments or ""))
             for tc in (msg.tool_calls or [])
             if getattr(tc, "type", "function") == "function"
         ]
-        refusal = getattr(msg, "refusal", None) or None
+        refusal = hide(getattr(msg, "refusal", None) or "") or None
         finish: FinishReason = (
             "refusal" if refusal else _FINISH.get(str(choice.finish_reason), "other")
         )
-        served = completion.model or model
+        served = hide(completion.model or model)
         u = completion.usage
         prompt = u.prompt_tokens if u else 0
         completion_tokens = u.completion_tokens if u else 0
@@ -322,7 +325,11 @@ class OpenAIChatModel:
             cost_usd=cost.usd,
         )
         response = ChatResponse(
-            message=ChatMessage(role="assistant", content=msg.content, tool_calls=tool_calls),
+            message=ChatMessage(
+                role="assistant",
+                content=None if msg.content is None else hide(msg.content),
+                tool_calls=tool_calls,
+            ),
             finish_reason=finish,
             refusal=refusal,
             model=served,
@@ -347,12 +354,15 @@ class OpenAIChatModel:
                 text += " (check the model id and NEXUS_LLM_BASE_URL)"
         return ModelError(self._redact(text), agent=request.agent, status=status)
 
-    def _redact(self, text: str) -> str:
+    def _hide_key(self, text: str) -> str:
+        """``text`` with the configured key replaced (answers: nothing else is touched)."""
         key = self._api_key.get_secret_value()
-        if len(key) >= 4:
-            text = text.replace(key, "[redacted]")
-        text = _BEARER.sub(r"\1[redacted]", text)
-        return _KEY_LIKE.sub("[redacted]", text)
+        return text.replace(key, REDACTED) if len(key) >= 4 and key in text else text
+
+    def _redact(self, text: str) -> str:
+        """Error text without the key, a bearer token or anything shaped like a key."""
+        text = _BEARER.sub(rf"\1{REDACTED}", self._hide_key(text))
+        return _KEY_LIKE.sub(REDACTED, text)
 
     async def _record(self, record: CallRecord) -> None:
         if self.on_call is None:

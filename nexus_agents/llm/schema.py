@@ -5,7 +5,8 @@ property listed in ``required``. Fields with a default become required too: a fi
 typed ``X | None`` already accepts ``null``, and any other default is simply asked for,
 so the model can never send a ``null`` that pydantic would then reject. Keywords strict
 mode does not support (length limits, defaults, titles) are left out of the schema sent
-to the server; pydantic still enforces them when the answer is validated. A model that
+to the server; pydantic still enforces them when the answer is validated, so a length
+limit is restated in the field's ``description`` where the model can read it. A model that
 cannot be closed (free-form ``dict`` fields, ``Any``) is sent with ``strict: false``.
 
 Schemas are computed once per model class (a model class does not change after it is
@@ -75,6 +76,18 @@ def _strict_json_schema(model: type[BaseModel]) -> tuple[dict[str, Any], bool]:
     return schema, True
 
 
+def _length_limit(node: dict[str, Any]) -> str:
+    """A dropped string length limit in words (``at most 600 characters``), or ``""``."""
+    low, high = node.get("minLength"), node.get("maxLength")
+    if high is not None and low:
+        return f"({low} to {high} characters)"
+    if high is not None:
+        return f"(at most {high} characters)"
+    if low:
+        return f"(at least {low} characters)"
+    return ""
+
+
 def _strictify(node: Any, *, root: bool = False) -> dict[str, Any]:
     if not isinstance(node, dict):
         raise _NotStrict
@@ -100,6 +113,9 @@ def _strictify(node: Any, *, root: bool = False) -> dict[str, Any]:
             continue
         else:
             out[key] = value
+    limit = _length_limit(node)
+    if limit:
+        out["description"] = f"{out.get('description', '')} {limit}".strip()
     if not ({"type", "anyOf", "enum", "const"} & out.keys()):
         raise _NotStrict  # ``Any``: strict mode needs a type
     if node.get("type") == "object" or "properties" in node:

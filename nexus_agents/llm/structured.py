@@ -1,9 +1,15 @@
-"""Typed answers from any ``ChatModel``: a bounded tool loop, validation and one repair.
+"""Typed answers from any ``ChatModel``: a bounded tool loop, validation and repair.
 
 ``run_structured`` asks for JSON matching a pydantic model, lets the model call
 ``Tool``s for a bounded number of rounds (a failing tool is reported back to the model,
 never raised), validates the final answer and, when it is invalid, shows the model its
-own output with the validation errors for a bounded number of repair rounds.
+own output with what is wrong for a bounded number of repair rounds.
+
+Two kinds of problem are kept apart, in the repair prompt and in ``StructuredOutputError``:
+a *schema* problem (not JSON, a missing field, a wrong type or enum value) and a broken
+*rule* (a per-call ``AnswerContract`` rule, a model validator, a check of ``accept``
+that joins the answer with code-computed facts). A rule message names the rule, the
+offending value and, where there is a set of them, the allowed values.
 """
 
 from __future__ import annotations
@@ -12,11 +18,18 @@ import asyncio
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nexus_agents.artifacts.contract import (
+    AnswerContract,
+    check_contract,
+    contract_schema,
+    fill_owned,
+)
 from nexus_agents.exceptions import ModelError, StructuredOutputError
 from nexus_agents.llm.interface import (
     ChatMessage,
@@ -56,6 +69,14 @@ class StructuredResult(BaseModel, Generic[T]):
     calls: int
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     messages: list[ChatMessage] = Field(description="the whole transcript, final answer included")
+    defaulted: str | None = Field(
+        default=None,
+        description="why code replaced the answer with a safe default after the repair rounds",
+    )
+
+
+DEFAULT_REPAIR_ROUNDS = 2
+"""Repair rounds after a first invalid answer unless the caller says otherwise."""
 
 
 async def run_structured(
@@ -66,18 +87,26 @@ async def run_structured(
     agent: str,
     tools: Sequence[Tool] = (),
     max_tool_rounds: int = 5,
-    repair_rounds: int = 1,
+    repair_rounds: int = DEFAULT_REPAIR_ROUNDS,
     model_name: str | None = None,
     temperature: float | None = None,
     accept: Callable[[T], object] | None = None,
+    contract: AnswerContract | None = None,
+    fallback: Callable[[T, list[str]], tuple[T, str] | None] | None = None,
 ) -> StructuredResult[T]:
     """Ask ``model`` for an ``output_type``; see the module docstring for the rules.
 
-    ``accept`` runs on a schema-valid answer; a ``ValueError`` (pydantic's
-    ``ValidationError`` included) it raises counts as invalid output, so rules that span
-    the model's answer and code-computed facts get the same repair round.
+    ``contract`` holds the rules of this one call: they are written into the schema sent
+    and checked on the answer (code-owned fields are filled in first). ``accept`` runs on
+    a schema-valid answer; a ``ValueError`` (pydantic's ``ValidationError`` included) it
+    raises counts as a broken rule and gets the same repair rounds. When the last answer
+    matches the schema but still breaks a rule, ``fallback`` may turn it into a safe one
+    (``(output, reason)``); the result then names the reason in ``defaulted``.
     """
+    contract = contract or AnswerContract()
     fmt = response_format_for(output_type)
+    if contract:
+        fmt = fmt.model_copy(update={"json_schema": contract_schema(fmt.json_schema, contract)})
     by_name = {t.name: t for t in tools}
     definitions = [_definition(t) for t in tools]
     transcript = list(messages)
@@ -86,6 +115,16 @@ async def run_structured(
     tool_log: list[ToolCallRecord] = []
     tool_rounds = 0
     repairs = 0
+
+    def result(output: T, defaulted: str | None = None) -> StructuredResult[T]:
+        return _result_type(output_type)(
+            output=output,
+            usage=usage,
+            calls=calls,
+            tool_calls=tool_log,
+            messages=transcript,
+            defaulted=defaulted,
+        )
 
     while True:
         offer_tools = bool(definitions) and tool_rounds < max_tool_rounds
@@ -97,10 +136,14 @@ async def run_structured(
             temperature=temperature,
             agent=agent,
         )
-        response = await model.complete(request)
+        try:
+            response = await model.complete(request)
+        except ModelError as exc:
+            exc.usage, exc.calls = usage, calls + 1  # spent so far, the failed call counted
+            raise
         calls += 1
         usage = usage + response.usage
-        _check_refusal(response, agent)
+        _check_refusal(response, agent, usage, calls)
         reply = response.message
         transcript.append(
             ChatMessage(role="assistant", content=reply.content, tool_calls=reply.tool_calls)
@@ -116,6 +159,8 @@ async def run_structured(
                         agent,
                         [f"kept calling tools after the limit of {max_tool_rounds} tool rounds"],
                         reply.content,
+                        usage=usage,
+                        calls=calls,
                     )
                 repairs += 1
                 transcript.append(_final_answer_prompt(max_tool_rounds))
@@ -130,29 +175,35 @@ async def run_structured(
             continue
 
         raw = reply.content or ""
-        outcome = _validate(raw, output_type)
-        if accept is not None and not isinstance(outcome, list):
-            outcome = _accepted(outcome, accept)
-        if not isinstance(outcome, list):
-            return _result_type(output_type)(
-                output=outcome,
-                usage=usage,
-                calls=calls,
-                tool_calls=tool_log,
-                messages=transcript,
-            )
-        errors = outcome
+        checked = _check(raw, output_type, contract, accept)
+        if checked.output is not None and checked.ok:
+            return result(checked.output)
         cut_off = response.finish_reason == "length"
-        if repairs >= repair_rounds:
-            if cut_off:
-                errors = [
-                    f"output was cut off (length) after {response.usage.completion_tokens} "
-                    "tokens and is not valid JSON",
-                    *errors,
-                ]
-            raise StructuredOutputError(agent, errors, raw)
-        repairs += 1
-        transcript.append(_repair_prompt(errors, cut_off))
+        if repairs < repair_rounds:
+            repairs += 1
+            transcript.append(_repair_prompt(checked, cut_off))
+            continue
+        if checked.output is not None and not checked.schema and fallback is not None:
+            safe = fallback(checked.output, checked.rules)
+            if safe is not None:
+                output, reason = safe
+                if accept is None or not _accepted(output, accept):
+                    return result(output, defaulted=reason)
+        schema_errors = list(checked.schema)
+        if cut_off:
+            schema_errors.insert(
+                0,
+                f"output was cut off (length) after {response.usage.completion_tokens} "
+                "tokens and is not valid JSON",
+            )
+        raise StructuredOutputError(
+            agent,
+            [*schema_errors, *checked.rules],
+            raw,
+            rule_errors=checked.rules,
+            usage=usage,
+            calls=calls,
+        )
 
 
 def run_structured_sync(model: ChatModel, **kwargs: Any) -> StructuredResult[Any]:
@@ -175,39 +226,98 @@ def _definition(tool: Tool) -> ToolDefinition:
     )
 
 
-def _check_refusal(response: ChatResponse, agent: str) -> None:
+def _check_refusal(response: ChatResponse, agent: str, usage: Usage, calls: int) -> None:
     if response.refusal or response.finish_reason == "refusal":
-        raise ModelError(f"model refused: {response.refusal or 'no reason given'}", agent=agent)
+        raise ModelError(
+            f"model refused: {response.refusal or 'no reason given'}",
+            agent=agent,
+            usage=usage,
+            calls=calls,
+        )
     if response.finish_reason == "content_filter":
-        raise ModelError("the answer was blocked by the server's content filter", agent=agent)
+        raise ModelError(
+            "the answer was blocked by the server's content filter",
+            agent=agent,
+            usage=usage,
+            calls=calls,
+        )
 
 
-def _validate(raw: str, output_type: type[T]) -> T | list[str]:
-    """The validated output, or readable errors (``field.path: problem``)."""
+# pydantic error types for constraints the schema sent does not carry: a model
+# validator's rule, or a length limit strict mode cannot express
+_RULE_ERROR_TYPES = frozenset(
+    {"value_error", "assertion_error", "string_too_long", "string_too_short"}
+)
+
+
+@dataclass
+class _Checked(Generic[T]):
+    """One answer checked: the validated output (when the schema was met) and what is wrong."""
+
+    output: T | None = None
+    schema: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.schema and not self.rules
+
+
+def _check(
+    raw: str,
+    output_type: type[T],
+    contract: AnswerContract,
+    accept: Callable[[T], object] | None,
+) -> _Checked[T]:
     text = raw.strip()
     fenced = _FENCE.match(text)
     if fenced:
         text = fenced.group(1)
     if not text:
-        return ["the answer was empty; expected a JSON object"]
+        return _Checked(schema=["the answer was empty; expected a JSON object"])
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        return [f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"]
+        return _Checked(
+            schema=[f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"]
+        )
+    data = fill_owned(data, contract)
+    checked: _Checked[T] = _Checked(rules=[f"rule: {p}" for p in check_contract(data, contract)])
     try:
-        return output_type.model_validate(data)
+        checked.output = output_type.model_validate(data)
     except ValidationError as exc:
-        return [_format_error(e) for e in exc.errors(include_url=False)]
+        _sort_errors(exc, checked)
+        return checked
+    if accept is not None and not checked.rules:
+        checked.rules += _accepted(checked.output, accept)
+    return checked
 
 
-def _accepted(output: T, accept: Callable[[T], object]) -> T | list[str]:
+def _sort_errors(exc: ValidationError, into: _Checked[Any]) -> None:
+    for error in exc.errors(include_url=False):
+        if error.get("type") in _RULE_ERROR_TYPES:
+            into.rules.append(_format_rule(error))
+        else:
+            into.schema.append(_format_error(error))
+
+
+def _accepted(output: T, accept: Callable[[T], object]) -> list[str]:
+    """The rules ``accept`` finds broken (empty when it accepts ``output``)."""
     try:
         accept(output)
     except ValidationError as exc:
-        return [_format_error(e) for e in exc.errors(include_url=False)]
+        return [_format_rule(e) for e in exc.errors(include_url=False)]
     except ValueError as exc:
-        return [str(exc)]
-    return output
+        return [f"rule: {exc}"]
+    return []
+
+
+def _format_rule(error: Any) -> str:
+    message = str(error.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    path = ".".join(str(p) for p in error.get("loc", ()))
+    return f"rule: {path}: {message}" if path else f"rule: {message}"
 
 
 def _format_error(error: Any) -> str:
@@ -261,16 +371,24 @@ def _final_answer_prompt(max_tool_rounds: int) -> ChatMessage:
     )
 
 
-def _repair_prompt(errors: list[str], cut_off: bool) -> ChatMessage:
-    listed = "\n".join(f"- {e}" for e in errors)
+def _repair_prompt(checked: _Checked[Any], cut_off: bool) -> ChatMessage:
+    parts: list[str] = []
     if cut_off:
-        head = (
+        parts.append(
             "Your previous answer was cut off because it was too long. Answer again with a "
             "shorter JSON object that still matches the schema (be more concise)."
         )
-    else:
-        head = "Your previous answer (above) does not match the required JSON schema."
-    return ChatMessage(
-        role="user",
-        content=f"{head}\nProblems found:\n{listed}\nReply with only the corrected JSON object.",
-    )
+    if checked.schema:
+        if not cut_off:
+            parts.append("Your previous answer (above) does not match the required JSON schema.")
+        parts.append("Problems found:\n" + "\n".join(f"- {e}" for e in checked.schema))
+    if checked.rules:
+        head = (
+            "It also breaks these rules:"
+            if checked.schema or cut_off
+            else "Your previous answer (above) matches the JSON schema but breaks these rules:"
+        )
+        parts.append(head + "\n" + "\n".join(f"- {e}" for e in checked.rules))
+        parts.append("Keep every value within what the rule allows.")
+    parts.append("Reply with only the corrected JSON object.")
+    return ChatMessage(role="user", content="\n".join(parts))

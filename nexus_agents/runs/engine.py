@@ -3,13 +3,19 @@ one database (the workspace SQLite file, or PostgreSQL when ``database_url`` is 
 
 ``durability="sync"`` makes each finished super-step durable before the next starts, so
 a killed process resumes after the last completed step and redoes nothing before it.
+
+While ``start`` or ``resume`` executes a run it holds the run's lease in the run store
+(renewed in the background), so a second ``start`` / ``resume`` of the same run, from
+this process or another, is refused with ``RunBusyError`` instead of executing it twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,18 +24,25 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from nexus_agents.actions.base import Integration
-from nexus_agents.exceptions import UnknownNameError
+from nexus_agents.exceptions import RunBusyError, UnknownNameError
 from nexus_agents.graphs.approvals import ApprovalDecision, ApprovalRequest, check_decision
 from nexus_agents.graphs.errors import ApprovalError
 from nexus_agents.graphs.executor import RunContext, StepExecutor
 from nexus_agents.graphs.spec import GraphSpec
 from nexus_agents.graphs.state import initial_state
-from nexus_agents.runs.store import RunStatus, RunStore, connect_sqlite, database_location
+from nexus_agents.runs.store import (
+    LEASE_TTL_S,
+    RunStatus,
+    RunStore,
+    connect_sqlite,
+    database_location,
+)
 
 __all__ = ["Engine", "RunResult"]
 
 ApprovePolicy = Literal["pause", "timeout_default"]
 RECURSION_LIMIT = 500
+logger = logging.getLogger(__name__)
 
 
 class RunResult(BaseModel):
@@ -178,6 +191,7 @@ class Engine:
         auto_approve_policy: ApprovePolicy = "pause",
         config: Any = None,
         owns: list[Any] | None = None,
+        lease_ttl_s: float = LEASE_TTL_S,
     ) -> None:
         self.specs = dict(specs)
         self.executor = executor
@@ -188,6 +202,7 @@ class Engine:
         self.config = config
         self._compiled: dict[str, Any] = {}
         self._owns = owns or []
+        self.lease_ttl_s = lease_ttl_s
 
     @classmethod
     async def open(
@@ -271,9 +286,34 @@ class Engine:
         unattended: bool | None = None,
     ) -> RunResult:
         """Start a run. A known ``thread_id`` (e.g. ``JOB:PERIOD``) is never run twice:
-        a finished or waiting run is returned as is, an interrupted one is resumed."""
+        a finished or waiting run is returned as is, an interrupted one is resumed, one
+        being executed right now raises ``RunBusyError``."""
         graph = self.graph(graph_name)
         run_id = thread_id or uuid.uuid4().hex
+        async with self._lease(run_id):
+            return await self._start(
+                graph,
+                graph_name,
+                run_id,
+                inputs,
+                thread_id,
+                period=period,
+                job=job,
+                unattended=unattended,
+            )
+
+    async def _start(
+        self,
+        graph: Any,
+        graph_name: str,
+        run_id: str,
+        inputs: Mapping[str, Any] | None,
+        thread_id: str | None,
+        *,
+        period: str | None,
+        job: str | None,
+        unattended: bool | None,
+    ) -> RunResult:
         # only a given thread id can name a run that exists already
         existing = await self.store.get_run(run_id) if thread_id is not None else None
         if existing is not None:
@@ -282,7 +322,7 @@ class Engine:
                     f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}"
                 )
             if existing.status in ("running", "failed", "interrupted"):
-                return await self.resume(run_id)
+                return await self._resume(run_id, None, None, None)
             return await self.result(run_id)
         policy: ApprovePolicy = self.auto_approve_policy
         if unattended is not None:
@@ -302,7 +342,15 @@ class Engine:
         *,
         decided_by: str | None = None,
     ) -> RunResult:
-        """Continue a run from its last checkpoint: after a crash, or with an approval decision."""
+        """Continue a run from its last checkpoint: after a crash, or with an approval decision.
+
+        Raises ``RunBusyError`` while another ``start`` / ``resume`` executes the run."""
+        async with self._lease(run_id):
+            return await self._resume(run_id, decision, note, decided_by)
+
+    async def _resume(
+        self, run_id: str, decision: str | None, note: str | None, decided_by: str | None
+    ) -> RunResult:
         from langgraph.types import Command
 
         record = await self.store.get_run(run_id)
@@ -350,14 +398,17 @@ class Engine:
             pending = record.pending or {}
             deadline = pending.get("deadline")
             if deadline and datetime.fromisoformat(deadline) <= moment:
-                results.append(
-                    await self.resume(
-                        record.run_id,
-                        pending["on_timeout"],
-                        "no decision before the deadline",
-                        decided_by="policy:timeout",
+                try:
+                    results.append(
+                        await self.resume(
+                            record.run_id,
+                            pending["on_timeout"],
+                            "no decision before the deadline",
+                            decided_by="policy:timeout",
+                        )
                     )
-                )
+                except RunBusyError:
+                    continue  # someone is deciding it right now
         return results
 
     async def result(self, run_id: str) -> RunResult:
@@ -368,9 +419,53 @@ class Engine:
         if record.graph in self.specs:
             snapshot = await self.graph(record.graph).aget_state(self._config(run_id))
             values = dict(snapshot.values or {})
-        return _result(run_id, record.graph, record.status, values, record.pending, record.error)
+        result = _result(run_id, record.graph, record.status, values, record.pending, record.error)
+        return await self._with_recorded_usage(result)
+
+    async def _with_recorded_usage(self, result: RunResult) -> RunResult:
+        """``result`` with the usage of every model call the store recorded for the run:
+        across resumes, and the calls of failed steps and their repair rounds included
+        (the graph state only sums the steps that finished)."""
+        totals = await self.store.usage_totals(result.run_id)
+        if not totals.get("calls"):
+            return result  # an executor that reports usage without per-call records
+        return result.model_copy(update={"usage": {k: float(v) for k, v in totals.items()}})
 
     # ------------------------------------------------------------------ internals
+
+    @contextlib.asynccontextmanager
+    async def _lease(self, run_id: str) -> AsyncIterator[None]:
+        """Hold ``run_id``'s lease (renewed in the background) while the body executes it;
+        released on every way out, an error or a cancellation included."""
+        lease = await self.store.acquire_lease(run_id, ttl_s=self.lease_ttl_s)
+        forget = getattr(self.executor, "forget_run", None)
+        if forget is not None:
+            forget(run_id)  # another process may have spent budget since: re-read it
+        heartbeat = asyncio.create_task(self._renew(lease), name=f"lease:{run_id}")
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(BaseException):
+                await heartbeat
+            try:
+                await self.store.release_lease(lease)
+            except Exception as exc:  # the lease then expires on its own
+                logger.warning("run %s: could not release its lease: %s", run_id, exc)
+
+    async def _renew(self, lease: Any) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ttl_s / 3)
+            try:
+                if not await self.store.renew_lease(lease, ttl_s=self.lease_ttl_s):
+                    logger.warning(
+                        "run %s: its lease was taken over (this process stalled past"
+                        " its expiry); another process may execute it now",
+                        lease.run_id,
+                    )
+                    return
+            except Exception as exc:
+                logger.warning("run %s: could not renew its lease: %s", lease.run_id, exc)
 
     def _prepare(self, graph_name: str, state: Mapping[str, Any]) -> None:
         """Let the executor start work for the run's steps early (e.g. their facts)."""
@@ -421,7 +516,9 @@ class Engine:
             first = interrupts[0]
             status, pending = "waiting_approval", {**dict(first.value), "interrupt_id": first.id}
         await self.store.set_status(run_id, status, pending=pending)
-        return _result(run_id, graph_name, status, values, pending, None)
+        return await self._with_recorded_usage(
+            _result(run_id, graph_name, status, values, pending, None)
+        )
 
 
 def _result(

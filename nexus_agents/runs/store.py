@@ -1,8 +1,9 @@
 """Run records: in the workspace SQLite file, or in PostgreSQL when ``database_url`` says so.
 
 Tables: ``runs`` (one row per run / thread), ``events`` (node started / finished),
-``usage`` (one row per model call), ``artifacts`` (one complete artifact per step) and
-``actions`` (executed side effects, keyed for idempotency).
+``usage`` (one row per model call), ``artifacts`` (one complete artifact per step),
+``actions`` (executed side effects, keyed for idempotency) and ``run_leases`` (who is
+executing a run right now, so two processes never execute the same run at once).
 
 One ``RunStore`` holds all SQL (written with ``?`` placeholders) and the row mapping; a
 small ``Database`` adapter per backend runs it. ``Dialect`` carries what differs in the
@@ -14,17 +15,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import sqlite3
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, TypeVar
 
 import aiosqlite
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from nexus_agents.exceptions import RunBusyError
+from nexus_agents.llm.call_record import UsageRecord
 
 __all__ = [
     "SQLITE",
@@ -33,6 +40,7 @@ __all__ = [
     "Database",
     "Dialect",
     "EventRecord",
+    "LeaseRecord",
     "RunRecord",
     "RunStatus",
     "RunStore",
@@ -55,6 +63,10 @@ _PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 _T = TypeVar("_T")
+LEASE_TTL_S = 60.0  # a lease not renewed for this long may be taken over from any host
+# Identifies this process in a lease, so a later process that got the same pid (a restarted
+# container) is not mistaken for the holder.
+_PROCESS = uuid.uuid4().hex
 logger = logging.getLogger(__name__)
 
 
@@ -133,6 +145,15 @@ CREATE TABLE IF NOT EXISTS artifacts (
     PRIMARY KEY (run_id, step){order_decl}
 );
 CREATE INDEX IF NOT EXISTS artifacts_by_kind ON artifacts (kind, created_at);
+CREATE TABLE IF NOT EXISTS run_leases (
+    run_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid {integer} NOT NULL,
+    process TEXT NOT NULL,
+    since TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS actions (
     key TEXT PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -359,18 +380,43 @@ class EventRecord(BaseModel):
     detail: dict[str, Any] | None = None
 
 
-class UsageRecord(BaseModel):
+class LeaseRecord(BaseModel):
+    """Who executes a run: one holder at a time, renewed while it works."""
+
     run_id: str
-    step: str
-    agent: str | None = None
-    model: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_ms: float = 0.0
-    status: str = "ok"
-    at: str = ""
+    owner: str = Field(description="a token per acquisition; only its holder renews or releases")
+    host: str
+    pid: int
+    process: str
+    since: str
+    expires_at: str
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        """The holder is gone: its lease expired, or it was a process of this host that
+        no longer runs."""
+        if datetime.fromisoformat(self.expires_at) <= (now or datetime.now(UTC)):
+            return True
+        if self.host != socket.gethostname():
+            return False  # another host's process cannot be checked; wait for expiry
+        if self.pid == os.getpid():
+            return self.process != _PROCESS  # an earlier process that had this pid
+        return not _process_alive(self.pid)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    except OSError:
+        return False
+    try:  # a killed child not yet reaped by its parent still answers signal 0
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 class ArtifactRecord(BaseModel):
@@ -588,8 +634,13 @@ class RunStore:
 
     # ---------------------------------------------------------------------- usage
 
-    async def add_usage(self, record: UsageRecord) -> None:
-        await self.db.execute(*_usage_row(record))
+    async def add_usage(self, record: UsageRecord, *, wait: bool = True) -> None:
+        """Record one model call; ``wait=False`` queues it as ``add_event`` does."""
+        soon = getattr(self.db, "execute_soon", None)
+        if not wait and soon is not None:
+            soon(*_usage_row(record))
+        else:
+            await self.db.execute(*_usage_row(record))
 
     async def usage_for(self, run_id: str) -> list[UsageRecord]:
         rows = await self.db.fetchall(
@@ -663,6 +714,91 @@ class RunStore:
             data=data,
             markdown=markdown,
             created_at=row["created_at"],
+        )
+
+    # --------------------------------------------------------------------- leases
+
+    _LEASE_COLUMNS = "run_id, owner, host, pid, process, since, expires_at"
+
+    async def get_lease(self, run_id: str) -> LeaseRecord | None:
+        row = await self.db.fetchone(
+            f"SELECT {self._LEASE_COLUMNS} FROM run_leases WHERE run_id = ?", (run_id,)
+        )
+        return None if row is None else LeaseRecord.model_validate(row)
+
+    async def acquire_lease(
+        self, run_id: str, *, ttl_s: float = LEASE_TTL_S, now: datetime | None = None
+    ) -> LeaseRecord:
+        """Become the one executor of ``run_id``, or raise ``RunBusyError`` naming the holder.
+
+        A stale lease (see ``LeaseRecord.is_stale``) is taken over. Both the first claim
+        and a takeover are single conditional statements, so of several processes racing
+        for one run exactly one gets it.
+        """
+        moment = now or datetime.now(UTC)
+        mine = LeaseRecord(
+            run_id=run_id,
+            owner=uuid.uuid4().hex,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            process=_PROCESS,
+            since=moment.isoformat(),
+            expires_at=(moment + timedelta(seconds=ttl_s)).isoformat(),
+        )
+        values = (mine.owner, mine.host, mine.pid, mine.process, mine.since, mine.expires_at)
+        holder: LeaseRecord | None = None
+        for _ in range(3):  # the holder may release or be taken over between statements
+            await self.db.execute(
+                f"INSERT INTO run_leases ({self._LEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (run_id) DO NOTHING",
+                (run_id, *values),
+            )
+            holder = await self.get_lease(run_id)
+            if holder is None:
+                continue
+            if holder.owner == mine.owner:
+                return mine
+            if not holder.is_stale(moment):
+                break
+            await self.db.execute(
+                "UPDATE run_leases SET owner = ?, host = ?, pid = ?, process = ?, since = ?,"
+                " expires_at = ? WHERE run_id = ? AND owner = ?",
+                (*values, run_id, holder.owner),
+            )
+            taken = await self.get_lease(run_id)
+            if taken is not None and taken.owner == mine.owner:
+                logger.warning(
+                    "run %s: took over the stale lease of pid %s on host %s (held since %s)",
+                    run_id,
+                    holder.pid,
+                    holder.host,
+                    holder.since,
+                )
+                return mine
+        if holder is None:  # pragma: no cover - released and re-taken three times over
+            holder = mine
+        raise RunBusyError(
+            run_id,
+            host=holder.host,
+            pid=holder.pid,
+            since=holder.since,
+            expires_at=holder.expires_at,
+        )
+
+    async def renew_lease(self, lease: LeaseRecord, *, ttl_s: float = LEASE_TTL_S) -> bool:
+        """Push the lease's expiry ``ttl_s`` ahead; False when it is no longer ``lease``'s."""
+        expires = (datetime.now(UTC) + timedelta(seconds=ttl_s)).isoformat()
+        await self.db.execute(
+            "UPDATE run_leases SET expires_at = ? WHERE run_id = ? AND owner = ?",
+            (expires, lease.run_id, lease.owner),
+        )
+        current = await self.get_lease(lease.run_id)
+        return current is not None and current.owner == lease.owner
+
+    async def release_lease(self, lease: LeaseRecord) -> None:
+        """Give the run up (a lease taken over by someone else stays theirs)."""
+        await self.db.execute(
+            "DELETE FROM run_leases WHERE run_id = ? AND owner = ?", (lease.run_id, lease.owner)
         )
 
     # -------------------------------------------------------------------- actions

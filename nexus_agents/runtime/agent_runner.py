@@ -1,4 +1,10 @@
-"""Run one agent once: facts (from code) + one structured model call -> a validated artifact."""
+"""Run one agent once: facts (from code) + one structured model call -> a validated artifact.
+
+The artifact class narrows the call by its facts (``answer_contract``: allowed ids, item
+bounds, code-owned fields) and may name a safe default for an answer that still breaks
+a rule after the repair rounds (``safe_default``); the artifact then records why in
+``meta.defaulted``.
+"""
 
 from __future__ import annotations
 
@@ -59,7 +65,7 @@ async def run_agent(
     artifact_cls: type[Artifact] = get_artifact(output or spec.output)
     tools = [get_tool(name) for name in spec.tools]
     try:
-        artifact_cls.facts_model().model_validate(bundle.facts)
+        facts = artifact_cls.facts_model().model_validate(bundle.facts)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
@@ -91,6 +97,16 @@ async def run_agent(
         # "go" on a non-significant test ...) are checked here, inside the repair loop.
         composed.append(artifact_cls.compose(bundle.facts, narrative, stamp))
 
+    def fallback(narrative: Any, problems: list[str]) -> tuple[Any, str] | None:
+        # After the repair rounds: a safe default where the artifact has one.
+        safe = artifact_cls.safe_default(facts, narrative, problems)
+        if safe is None:
+            return None
+        shown = "; ".join(problems[:3]) + (
+            f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        )
+        return safe[0], f"{safe[1]} The answer broke a rule after the repair rounds: {shown}"
+
     result = await run_structured(
         model,
         messages=messages,
@@ -104,8 +120,12 @@ async def run_agent(
         model_name=spec.model,
         temperature=spec.temperature if spec.temperature is not None else llm.temperature,
         accept=accept,
+        contract=artifact_cls.answer_contract(facts),
+        fallback=fallback,
     )
     artifact = composed[-1]
+    if result.defaulted:
+        artifact.meta = artifact.meta.model_copy(update={"defaulted": result.defaulted})
     return AgentOutcome(
         artifact=artifact,
         usage=result.usage,

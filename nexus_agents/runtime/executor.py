@@ -22,7 +22,9 @@ from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import NexusConfig
 from nexus_agents.exceptions import ModelError
 from nexus_agents.graphs.executor import ModelCall, StepContext, StepResult
+from nexus_agents.llm.call_record import UsageRecord
 from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
+from nexus_agents.llm.pricing import PriceTable
 from nexus_agents.llm.trace import call_trace
 from nexus_agents.periods import Period, parse_period
 from nexus_agents.runtime.agent_runner import run_agent
@@ -114,6 +116,8 @@ class AgentExecutor:
         return tuple(s.get_secret_value() for s in found if s is not None)
 
     async def _budget(self, ctx: StepContext) -> RunBudget:
+        """The one budget of the run, shared by its parallel branches; it starts from every
+        call the store recorded for the run (earlier attempts and failed steps included)."""
         budget = self._budgets.get(ctx.run_id)
         if budget is None:
             spent = BudgetState()
@@ -126,8 +130,11 @@ class AgentExecutor:
                     total_tokens=int(totals.get("total_tokens", 0)),
                     cost_usd=float(totals.get("cost_usd", 0.0)),
                 )
-            budget = RunBudget(self.config.limits, spent)
-            self._budgets[ctx.run_id] = budget
+            prices = PriceTable(self.config.llm.prices)
+            # branches starting together all read the store: the first one's budget is kept
+            budget = self._budgets.setdefault(
+                ctx.run_id, RunBudget(self.config.limits, spent, prices)
+            )
         return budget
 
     def forget_run(self, run_id: str) -> None:
@@ -180,27 +187,39 @@ class AgentExecutor:
             name: upstream_view(artifacts[name]) for name in step.inputs if name in artifacts
         }
         calls: list[ModelCall] = []
+        store = ctx.run.store
 
         async def record(
             req: ChatRequest, resp: ChatResponse | None, err: BaseException | None
         ) -> None:
             usage = resp.usage if resp is not None else None
-            calls.append(
-                ModelCall(
-                    agent=req.agent,
-                    model=(resp.model if resp is not None else None)
-                    or req.model
-                    or self.model.default_model,
-                    prompt_tokens=usage.prompt_tokens if usage else 0,
-                    completion_tokens=usage.completion_tokens if usage else 0,
-                    total_tokens=usage.total_tokens if usage else 0,
-                    cost_usd=usage.cost_usd if usage else 0.0,
-                    latency_ms=usage.latency_ms if usage else 0.0,
-                    status="ok" if err is None else type(err).__name__,
-                )
+            call = ModelCall(
+                agent=req.agent,
+                model=(resp.model if resp is not None else None)
+                or req.model
+                or self.model.default_model,
+                prompt_tokens=usage.prompt_tokens if usage else 0,
+                completion_tokens=usage.completion_tokens if usage else 0,
+                total_tokens=usage.total_tokens if usage else 0,
+                cost_usd=usage.cost_usd if usage else 0.0,
+                latency_ms=usage.latency_ms if usage else 0.0,
+                status="ok" if err is None else type(err).__name__,
             )
-            if ctx.run.store is not None:  # for `nexus runs trace`: what was sent and answered
-                await ctx.run.store.add_event(
+            calls.append(call)
+            if store is not None:
+                # stored as it happens, so a step that fails later (or a killed process)
+                # still leaves its calls, repair rounds included, in the run's usage
+                await store.add_usage(
+                    UsageRecord(
+                        run_id=ctx.run_id,
+                        step=ctx.step_id,
+                        **call.model_dump(exclude={"agent"}),
+                        agent=call.agent or spec.slug,
+                    ),
+                    wait=False,
+                )
+                # for `nexus runs trace`: what was sent and what came back
+                await store.add_event(
                     ctx.run_id,
                     ctx.step_id,
                     "model_call",
@@ -264,7 +283,8 @@ class AgentExecutor:
                 "total_tokens": float(usage.total_tokens),
                 "cost_usd": usage.cost_usd,
             },
-            calls=calls,
+            # already stored one by one; handed on only when there is no store to hold them
+            calls=calls if store is None else [],
             events=[
                 {
                     "event": "tool_call",

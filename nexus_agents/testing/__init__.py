@@ -1,5 +1,6 @@
 """Test helpers shipped with the library: an OpenAI-compatible mock server with fault
-injection, and a deterministic generator of JSON-schema instances.
+injection, a deterministic generator of JSON-schema instances, and ``RandomSchemaModel``
+(an in-process model answering each call with a random schema-valid object).
 
 Names are imported lazily so ``python -m nexus_agents.testing.mock_server`` runs cleanly.
 """
@@ -17,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "FaultSchedule": "nexus_agents.testing.faults",
     "MockLLMServer": "nexus_agents.testing.mock_server",
     "MockServerStats": "nexus_agents.testing.mock_server",
+    "RandomSchemaModel": "nexus_agents.testing.random_model",
     "RecordedRequest": "nexus_agents.testing.mock_server",
     "Responder": "nexus_agents.testing.mock_server",
     "SchemaFakerError": "nexus_agents.testing.schema_faker",
@@ -32,6 +34,7 @@ __all__ = [
     "FaultSchedule",
     "MockLLMServer",
     "MockServerStats",
+    "RandomSchemaModel",
     "RecordedRequest",
     "Responder",
     "SchemaFakerError",
@@ -53,4 +56,5 @@ if TYPE_CHECKING:  # pragma: no cover
         RecordedRequest,
         Responder,
     )
+    from nexus_agents.testing.random_model import RandomSchemaModel
     from nexus_agents.testing.schema_faker import SchemaFakerError, fake_instance

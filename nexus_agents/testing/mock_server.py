@@ -4,8 +4,11 @@
 ``GET /v1/models``. Content is schema-valid JSON generated from
 ``response_format.json_schema.schema``, ``{}`` (or JSON for a schema written in the
 system message) for ``json_object``, and plain text otherwise; a ``responder`` may
-decide per request instead. Faults are injected on a schedule keyed by the 1-based
-request number. The server runs in a background thread with its own event loop
+decide per request instead. With ``random_seed`` the generated answers are random
+rather than fixed per schema: request ``n`` gets the instance seeded by
+``answer_seed(random_seed, n)``, so every call (a repair round too) is a fresh,
+deterministic draw, as from a model behind guided JSON decoding that knows nothing of
+the task. Faults are injected on a schedule keyed by the 1-based request number. The server runs in a background thread with its own event loop
 (``with`` / ``async with``), so sync tests, async tests and subprocesses can all use it.
 
 Two introspection routes serve a parent process that started the server elsewhere:
@@ -14,7 +17,8 @@ Two introspection routes serve a parent process that started the server elsewher
 as a request.
 
 Run it alone: ``python -m nexus_agents.testing.mock_server --port 8765 --latency-ms 50``
-(``--author`` or ``--responder module:factory`` pick the responder; ``--help`` lists all).
+(``--author`` or ``--responder module:factory`` pick the responder, ``--random-seed N``
+the random answers; ``--help`` lists all).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from nexus_agents.testing.faults import (
     fault_at,
     validate_schedule,
 )
+from nexus_agents.testing.random_model import answer_seed
 from nexus_agents.testing.schema_faker import fake_instance
 
 __all__ = ["MockLLMServer", "MockServerStats", "RecordedRequest", "Responder", "load_responder"]
@@ -133,6 +138,7 @@ class MockLLMServer:
         port: int = 0,
         retry_after_s: float = 1.0,
         slow_s: float = 30.0,
+        random_seed: int | None = None,
     ) -> None:
         if host != LOOPBACK:
             raise ValueError(f"MockLLMServer binds only to {LOOPBACK}, not {host!r}")
@@ -150,6 +156,7 @@ class MockLLMServer:
         self.max_lifetime_s = max_lifetime_s
         self.retry_after_s = retry_after_s
         self.slow_s = slow_s
+        self.random_seed = random_seed
         self.port = port
         self._lock = threading.Lock()
         self._counts: dict[str, int] = dict.fromkeys(
@@ -463,12 +470,18 @@ class MockLLMServer:
             if isinstance(result, Mapping):
                 body = reply_from_responder(result, payload, number)
             else:
-                body = completion_body(
-                    payload, number, content=default_content(payload, self._schema_cache)
-                )
+                body = completion_body(payload, number, content=self._content(payload, number))
         except ValueError as exc:  # a bad responder result or an unsatisfiable schema
             return _error(500, str(exc), "server_error")
         return self._ok(body)
+
+    def _content(self, payload: dict[str, Any], number: int) -> str:
+        """The generated answer: fixed per schema, or a random draw per request."""
+        if self.random_seed is not None:
+            schema = requested_schema(payload)
+            if schema is not None:
+                return json.dumps(fake_instance(schema, seed=answer_seed(self.random_seed, number)))
+        return default_content(payload, self._schema_cache)
 
     def _record(self, record: RecordedRequest) -> None:
         with self._lock:
@@ -504,9 +517,7 @@ class MockLLMServer:
         if kind is FaultKind.SLOW:
             await asyncio.sleep(self.slow_s if fault.delay_s is None else fault.delay_s)
             return self._ok(
-                completion_body(
-                    payload, number, content=default_content(payload, self._schema_cache)
-                )
+                completion_body(payload, number, content=self._content(payload, number))
             )
         if kind is FaultKind.INVALID_JSON:
             content = 'Sure! Here is the JSON you asked for: {"answer": '
@@ -524,7 +535,7 @@ class MockLLMServer:
                 completion_body(
                     payload,
                     number,
-                    content=_truncate(default_content(payload, self._schema_cache)),
+                    content=_truncate(self._content(payload, number)),
                     finish_reason="length",
                 )
             )
@@ -615,6 +626,13 @@ def main(argv: list[str] | None = None) -> None:
         help="import MODULE and call FACTORY() for the responder (same contract as responder=)",
     )
     parser.add_argument(
+        "--random-seed",
+        type=int,
+        metavar="N",
+        help="answer each request with a different random schema-valid object (seeded by N "
+        "and the request number) instead of one fixed object per schema",
+    )
+    parser.add_argument(
         "--author-scenario",
         metavar="JSON",
         help="AuthorScenario fields for --author, e.g. '{\"qa_failures\": 1}' (implies --author)",
@@ -627,6 +645,7 @@ def main(argv: list[str] | None = None) -> None:
         max_requests=args.max_requests,
         max_lifetime_s=args.max_lifetime_s,
         port=args.port,
+        random_seed=args.random_seed,
     )
 
     async def run() -> None:

@@ -42,7 +42,7 @@ def _fake() -> FakeExecutor:
 async def test_backlog_rows_get_unique_ids(tmp_path: Path) -> None:
     integ = WorkspaceIntegration(tmp_path)
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "backlog.csv").write_text("id,title,reach\nBL-0007,old item,10\n")
+    (tmp_path / "data" / "backlog.csv").write_text("id,title,reach,source\nBL-0007,old item,10,\n")
     payload = {"items": [{"title": "new a"}, {"title": "new b"}, {"id": "BL-0007", "title": "dup"}]}
     req = ActionRequest(kind="backlog_append", idempotency_key="r1:s", run_id="r1", step_id="s", payload=payload)
     result = await integ.backlog_append(req)
@@ -167,3 +167,84 @@ async def test_an_action_logged_by_another_process_is_not_repeated(tmp_path: Pat
     lines = (tmp_path / "actions.jsonl").read_text(encoding="utf-8").splitlines()
     assert sum('"r1:ship"' in line for line in lines) == 1
     assert second.executed_keys() == ["r1:warm_up", "r1:ship"]
+
+
+def _append(items: list[dict[str, Any]], key: str = "r1:add") -> ActionRequest:
+    run, step = key.split(":")
+    return ActionRequest(
+        kind="backlog_append",
+        idempotency_key=key,
+        run_id=run,
+        step_id=step,
+        payload={"items": items},
+    )
+
+
+async def test_model_text_becomes_one_safe_cell_and_line_ends_follow_the_header(
+    tmp_path: Path,
+) -> None:
+    from nexus_agents.actions.workspace import csv_cell
+
+    assert csv_cell("a\r\nb\rc\nd\x00\x1b\u200be") == "a b c de"
+    assert [csv_cell(v) for v in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=x", " =x")] == [
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "'=x",
+        "'=x",
+    ]
+    assert csv_cell("x" * 5000).endswith("[cut 3000 chars]")
+    data = tmp_path / "data"
+    data.mkdir()
+    # an LF file whose quoted cell holds a CRLF: appended rows still end with LF
+    (data / "backlog.csv").write_bytes(
+        b'\xef\xbb\xbfid,title,status,source\nBL-1,"two\r\nlines",open,x\n'
+    )
+    integration = WorkspaceIntegration(tmp_path)
+    result = await integration.backlog_append(
+        _append([{"id": '"><x', "title": "=cmd|' /C calc'!A0\r\nmore"}])
+    )
+    assert result.data["ids"] == ["BL-2"]  # an unsafe id is replaced by a fresh one
+    raw = (data / "backlog.csv").read_bytes()
+    assert raw.endswith(b"BL-2,'=cmd|' /C calc'!A0 more,new,r1:add\n")
+    assert raw.count(b"\r\n") == 1  # only the one inside the quoted cell
+
+
+async def test_deploy_marks_the_item_shipped_keeping_every_other_byte(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    original = (
+        b'id,title,status,source\r\nBL-1,"quoted, kept",open,x\r\n'
+        b'BL-2,"multi\r\nline",open,y\r\nBL-3,last,planned,z'
+    )
+    (data / "backlog.csv").write_bytes(original)
+    deploy = ActionRequest(
+        kind="deploy",
+        idempotency_key="r1:ship",
+        run_id="r1",
+        step_id="ship",
+        payload={"item_id": "BL-2"},
+    )
+    result = await WorkspaceIntegration(tmp_path).deploy(deploy)
+    assert result.data == {"item_id": "BL-2", "marked_shipped": True}
+    assert (data / "backlog.csv").read_bytes() == original.replace(
+        b'line",open,y', b'line",shipped,y'
+    )
+    unknown = deploy.model_copy(
+        update={"idempotency_key": "r1:other", "payload": {"item_id": "INC-1"}}
+    )
+    other = await WorkspaceIntegration(tmp_path).deploy(unknown)
+    assert other.data == {"item_id": "INC-1", "marked_shipped": False}
+
+
+async def test_a_backlog_without_a_source_column_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from nexus_agents.exceptions import DataError
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "backlog.csv").write_text("id,title\nBL-1,x\n")
+    with pytest.raises(DataError, match=r"data/backlog.csv, line 1, column 'source'"):
+        await WorkspaceIntegration(tmp_path).backlog_append(_append([{"title": "y"}]))
+    assert WorkspaceIntegration(tmp_path).executed_keys() == []

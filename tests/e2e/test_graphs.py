@@ -74,6 +74,7 @@ async def test_improvement_loop_deploys_once_after_approval(
 ) -> None:
     ws = demo_copy()
     nx = team.nexus(ws)
+    backlog_before = backlog_rows(Workspace(ws))
     first = await nx.arun("improvement_loop", period="2026-W47")
     assert first.status == "waiting_approval"
     assert first.pending is not None and first.pending.approval_id == "deploy_approval"
@@ -86,7 +87,7 @@ async def test_improvement_loop_deploys_once_after_approval(
     plan = done.artifacts["plan"]["facts"]
     expected = plan_sprint(
         PlanSprintInput(
-            items=[BacklogItem.model_validate(r.model_dump()) for r in backlog_rows(Workspace(ws))],
+            items=[BacklogItem.model_validate(r.model_dump()) for r in backlog_before],
             velocity=plan["velocity"],
         )
     )
@@ -95,6 +96,8 @@ async def test_improvement_loop_deploys_once_after_approval(
     deployed = deploys[0]["payload"]["artifact"]["facts"]["item_id"]
     assert deployed == plan["selected_item_ids"][0]
     assert done.artifacts["ledger"]["facts"]["deployed"] == [deployed]
+    shipped = {r.id: r.status for r in backlog_rows(Workspace(ws))}
+    assert shipped[deployed] == "shipped"  # the next iteration will not plan it again
 
     again = await nx.aresume(done.run_id)  # resuming a finished run ships nothing twice
     assert again.status == "succeeded"

@@ -268,7 +268,9 @@ async def test_length_cut_off_is_repaired_once_then_fails_clearly(make_model) ->
     with respx.mock(base_url=BASE_URL) as mock:
         route = mock.post("/chat/completions").mock(side_effect=[ok(cut), ok(cut)])
         with pytest.raises(StructuredOutputError) as info:
-            await run_structured(make_model(), messages=ASK, output_type=Verdict, agent="writer")
+            await run_structured(
+                make_model(), messages=ASK, output_type=Verdict, agent="writer", repair_rounds=1
+            )
     assert route.call_count == 2
     repair = body_of(route.calls[1])["messages"][-1]
     assert repair["role"] == "user" and "shorter" in repair["content"]

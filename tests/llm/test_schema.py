@@ -46,7 +46,7 @@ def test_every_object_is_closed_and_fully_required() -> None:
     item = schema["$defs"]["Item"]
     assert item["properties"]["owner"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
     assert "minLength" not in item["properties"]["title"]  # pydantic still checks it
-    assert item["properties"]["title"]["description"] == "short title"
+    assert item["properties"]["title"]["description"] == "short title (at least 3 characters)"
     assert schema["properties"]["lead"]["anyOf"][1] == {"type": "null"}
 
 

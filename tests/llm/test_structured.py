@@ -53,13 +53,14 @@ async def test_invalid_json_is_repaired_with_the_error_shown() -> None:
 
 async def test_schema_errors_are_shown_then_fail_naming_agent_and_fields() -> None:
     bad = {"themes": [{"name": "pricing", "count": -3}]}
-    with ScriptedModel([bad, bad]) as model, pytest.raises(StructuredOutputError) as info:
+    with ScriptedModel([bad, bad, bad]) as model, pytest.raises(StructuredOutputError) as info:
         await run_structured(
             model, messages=ASK, output_type=Synthesis, agent="feedback-synthesizer"
         )
     message = str(info.value)
-    assert message.startswith("agent feedback-synthesizer:")
+    assert message.startswith("agent feedback-synthesizer: output did not match the schema:")
     assert "themes.0.count" in message and "nps" in message
+    assert "rule" not in message and info.value.rule_errors == []
     assert info.value.raw == json.dumps(bad)
     repair_text = model.requests[1].messages[-1].content or ""
     assert "themes.0.count: Input should be greater than or equal to 0" in repair_text
@@ -118,13 +119,13 @@ async def test_tool_rounds_are_bounded() -> None:
 
 
 async def test_tool_calls_after_the_limit_end_in_a_clear_error() -> None:
-    script = [call_tool("add", a=1, b=1), call_tool("add", a=2, b=2), call_tool("add", a=3, b=3)]
+    script = [call_tool("add", a=i, b=i) for i in range(4)]
     with ScriptedModel(script) as model, pytest.raises(StructuredOutputError) as info:
         await run_structured(
             model, messages=ASK, output_type=Synthesis, agent="x", tools=[ADD], max_tool_rounds=1
         )
     assert "kept calling tools after the limit of 1 tool rounds" in str(info.value)
-    assert [len(r.tools) for r in model.requests] == [1, 0, 0]
+    assert [len(r.tools) for r in model.requests] == [1, 0, 0, 0]  # two repair rounds
 
 
 async def test_usage_is_summed_over_calls() -> None:
@@ -161,7 +162,24 @@ async def test_accept_rule_failing_twice_names_the_rule() -> None:
         raise ValueError("capacity exceeded")
 
     with (
-        ScriptedModel([VALID, VALID]) as model,
-        pytest.raises(StructuredOutputError, match="capacity exceeded"),
+        ScriptedModel([VALID, VALID, VALID]) as model,
+        pytest.raises(StructuredOutputError, match="output broke a rule: capacity exceeded"),
     ):
         await run_structured(model, messages=ASK, output_type=Synthesis, agent="plan", accept=never)
+
+
+class Headline(BaseModel):
+    title: str = Field(max_length=20)
+
+
+async def test_a_length_limit_is_stated_in_the_schema_and_repaired_as_a_rule() -> None:
+    long, short = {"title": "x" * 30}, {"title": "short enough"}
+    with ScriptedModel([long, short]) as model:
+        result = await run_structured(model, messages=ASK, output_type=Headline, agent="x")
+    assert result.output.title == "short enough"
+    sent = model.requests[0].response_format
+    assert sent is not None
+    assert "(at most 20 characters)" in sent.json_schema["properties"]["title"]["description"]
+    told = model.requests[1].messages[-1].content or ""
+    assert "matches the JSON schema but breaks these rules" in told
+    assert "rule: title: String should have at most 20 characters" in told

@@ -4,7 +4,9 @@ that kills itself with SIGKILL at a chosen point.
 ``python crash_child.py WORKSPACE BASE_URL RUN_ID KILL_AT`` where KILL_AT is
 ``finished:<step>`` (right after the step's model call, before its checkpoint),
 ``started:<step>`` (the steps before it are checkpointed), ``action:<kind>`` (right after
-the integration executed the action, before the engine recorded it) or ``none``.
+the integration executed the action, before the engine recorded it), ``written:<kind>``
+(inside the integration: the backlog file is written, the action log line is not) or
+``none``.
 """
 
 from __future__ import annotations
@@ -28,9 +30,22 @@ def die() -> None:
 
 
 class KillingIntegration(WorkspaceIntegration):
-    def __init__(self, workspace: Path, kind: str) -> None:
+    def __init__(self, workspace: Path, kind: str, written: str = "") -> None:
         super().__init__(workspace)
         self.kill_kind = kind
+        self.kill_written = written
+
+    def _write_backlog(self, request: ActionRequest) -> list[str]:
+        ids = super()._write_backlog(request)
+        if self.kill_written == "backlog_append":
+            die()
+        return ids
+
+    def _mark_shipped(self, item_id: str) -> bool:
+        marked = super()._mark_shipped(item_id)
+        if self.kill_written == "deploy":
+            die()
+        return marked
 
     async def deploy(self, request: ActionRequest) -> ActionResult:
         result = await super().deploy(request)
@@ -58,7 +73,11 @@ async def main(workspace: Path, base_url: str, run_id: str, kill_at: str) -> Non
         env={"NEXUS_LLM_BASE_URL": base_url, "NEXUS_LLM_API_KEY": "sk-test"},
         overrides=FAST_LLM,
         listeners=[listener],
-        integration=KillingIntegration(workspace, name if where == "action" else ""),
+        integration=KillingIntegration(
+            workspace,
+            name if where == "action" else "",
+            name if where == "written" else "",
+        ),
     )
     result = await nx.arun("improvement_loop", thread_id=run_id)
     while result.status == "waiting_approval" and result.pending is not None:

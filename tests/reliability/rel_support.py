@@ -119,3 +119,8 @@ def one_readable_line(error: str | None) -> str:
     assert "Traceback" not in error and 'File "' not in error, error
     assert len(error) < 500, error
     return error
+
+
+def backlog_statuses(workspace: Path) -> dict[str, str]:
+    with (workspace / "data" / "backlog.csv").open(newline="", encoding="utf-8") as fh:
+        return {row["id"]: row["status"] for row in csv.DictReader(fh)}

@@ -17,6 +17,7 @@ from rel_support import (
     RUN_TIMEOUT_S,
     action_kinds,
     backlog_ids,
+    backlog_statuses,
     comparable,
     nexus_for,
     stored_steps,
@@ -107,11 +108,14 @@ async def test_killed_iteration_resumes_to_the_same_result_without_repeating_act
     assert backlog_ids(workspace) == backlog_ids(demo_template)
 
 
+@pytest.mark.parametrize("kill_at", ["action:backlog_append", "written:backlog_append"])
 async def test_killed_after_a_backlog_append_does_not_append_twice(
-    workspace: Path, demo_template: Path
+    workspace: Path, demo_template: Path, kill_at: str
 ) -> None:
     """QA fails three times and the escalation is decided 'decompose', so a follow-up
-    item is appended; the child dies right after the append, before it is recorded."""
+    item is appended; the child dies right after the append, before the engine recorded
+    it (``action:``), or right after the CSV write, before even the integration's own
+    log line (``written:``). On resume the row is there exactly once."""
     from nexus_agents.testing.playbook_author import AuthorScenario
 
     run_id = "crash-backlog"
@@ -124,7 +128,7 @@ async def test_killed_after_a_backlog_append_does_not_append_twice(
                 str(workspace),
                 server.base_url,
                 run_id,
-                "action:backlog_append",
+                kill_at,
             ],
             capture_output=True,
             text=True,
@@ -137,3 +141,29 @@ async def test_killed_after_a_backlog_append_does_not_append_twice(
     assert result.status == "succeeded", result.error
     assert backlog_ids(workspace) == appended
     assert action_kinds(workspace) == ["backlog_append"]
+
+
+async def test_killed_between_marking_shipped_and_the_record_ships_once(
+    workspace: Path, demo_template: Path
+) -> None:
+    """The deploy marks its backlog item shipped, then the child dies before the action
+    log line: on resume the deploy is recorded once and the file is as one marking left it."""
+    run_id = "crash-shipped"
+    with MockLLMServer(responder=PlaybookAuthor()) as server:
+        proc = subprocess.run(
+            [sys.executable, str(CHILD), str(workspace), server.base_url, run_id, "written:deploy"],
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        )
+        assert proc.returncode == -signal.SIGKILL, (proc.stdout, proc.stderr)
+        assert action_kinds(workspace) == []
+        marked = (workspace / "data" / "backlog.csv").read_bytes()
+        result = await finish(nexus_for(workspace, server), run_id)
+    assert result.status == "succeeded", result.error
+    assert action_kinds(workspace) == ["deploy"]
+    assert (workspace / "data" / "backlog.csv").read_bytes() == marked
+    shipped = backlog_statuses(workspace)
+    before = backlog_statuses(demo_template)
+    changed = {i for i in shipped if shipped[i] != before[i]}
+    assert len(changed) == 1 and shipped[changed.pop()] == "shipped"

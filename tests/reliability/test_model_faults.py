@@ -22,6 +22,7 @@ from rel_support import (
     stored_steps,
 )
 
+from nexus_agents.config import LLMConfig
 from nexus_agents.llm.factory import build_chat_model
 from nexus_agents.llm.interface import ChatMessage, ChatRequest
 from nexus_agents.testing.faults import Fault, FaultKind
@@ -122,7 +123,7 @@ async def test_a_persistent_fault_fails_the_run_cleanly(
     error = one_readable_line(result.error)
     assert f"step '{step}' failed" in error
     assert re.search(CAUSES[kind], error), error
-    assert calls_at_step == (4 if kind in RETRIED else 2)
+    assert calls_at_step == (4 if kind in RETRIED else 1 + LLMConfig().repair_rounds)
     steps = await stored_steps(workspace, result.run_id)
     assert step not in steps
     assert ("measure" in steps) == (start > 1)

@@ -3,16 +3,23 @@ included), actions, logs, errors or recorded cassettes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
-from rel_support import FAST_LLM, env_for, iterate
+from rel_support import FAST_LLM, env_for, iterate, nexus_for
+from typer.testing import CliRunner
 
 from nexus_agents.api import Nexus
+from nexus_agents.cli.main import app
 from nexus_agents.config import load_config
 from nexus_agents.evals.record import Recorder
+from nexus_agents.exceptions import NexusError
 from nexus_agents.llm.factory import build_chat_model
+from nexus_agents.testing.faults import Fault, FaultKind
 from nexus_agents.testing.mock_server import MockLLMServer
 from nexus_agents.testing.playbook_author import PlaybookAuthor
 
@@ -58,3 +65,70 @@ async def test_the_key_is_in_nothing_the_run_writes(
     assert SECRET not in caplog.text
     for text in texts:
         assert SECRET not in text
+
+
+# --- a model (or proxy) that echoes the key ------------------------------------------------
+
+ECHOED = "sk-live-ECHOED-KEY-9f8e7d6c5b4a"
+
+
+class EchoesTheKey:
+    """PlaybookAuthor whose every answer carries the API key in its longest text field."""
+
+    def __init__(self) -> None:
+        self.author = PlaybookAuthor()
+
+    def __call__(self, request: dict[str, Any]) -> Any:
+        reply = self.author(request)
+        if not reply or "content" not in reply:
+            return reply
+        body = json.loads(reply["content"])
+        texts = [k for k, v in body.items() if isinstance(v, str)]
+        if texts:
+            longest = max(texts, key=lambda k: len(body[k]))
+            body[longest] += f" (the key is {ECHOED})"
+        return {"content": json.dumps(body)}
+
+
+def test_an_echoed_key_is_redacted_before_it_is_stored_or_shown(
+    make_workspace, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ws = make_workspace("echo")
+    with MockLLMServer(responder=EchoesTheKey()) as server:
+        result = asyncio.run(iterate(nexus_for(ws, server, key=ECHOED)))
+        monkeypatch.setenv("NEXUS_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("NEXUS_LLM_API_KEY", ECHOED)
+        shown = CliRunner().invoke(
+            app, ["ask", "Data Analytics Reporter", "-w", str(ws), "--period", "2026-W47"]
+        )
+    assert result.status == "succeeded", result.error
+    assert shown.exit_code == 0, shown.output
+    stored = json.dumps(result.artifacts)
+    assert "[redacted]" in stored and "[redacted]" in shown.output  # it was echoed ...
+    assert ECHOED not in stored + shown.output  # ... and hidden everywhere
+    leaked = [name for name, data in written_bytes(ws).items() if ECHOED.encode() in data]
+    assert leaked == []
+    assert ECHOED not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Fault(kind=FaultKind.SERVER_ERROR, message=f"invalid api key {ECHOED}"),
+        Fault(kind=FaultKind.REFUSAL, message=f"I will not, {ECHOED}"),
+        {"content": f"Sure! Your key is {ECHOED}, here is the JSON: {{"},
+    ],
+    ids=["error_body", "refusal", "not_json"],
+)
+def test_an_echoed_key_in_a_failing_answer_is_redacted(make_workspace, answer: Any) -> None:
+    ws = make_workspace("fail")
+    with MockLLMServer(responder=lambda request: answer) as server:
+        nx = nexus_for(ws, server, key=ECHOED)
+        with pytest.raises(NexusError) as failure:
+            asyncio.run(nx.aask("analytics_reporter", period="2026-W47"))
+        result = asyncio.run(nx.arun("improvement_loop", period="2026-W47"))
+    assert result.status == "failed" and result.error
+    assert ECHOED not in str(failure.value) + result.error + result.model_dump_json()
+    leaked = [name for name, data in written_bytes(ws).items() if ECHOED.encode() in data]
+    assert leaked == []

@@ -7,8 +7,12 @@ one empty database (each call a separate connection, like separate workers).
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
+from nexus_agents.exceptions import RunBusyError
 from nexus_agents.runs.store import RunStore, UsageRecord
 
 OpenStore = Callable[[], Awaitable[RunStore]]
@@ -151,6 +155,75 @@ async def check_step_records_commit_together(open_store: OpenStore) -> None:
         assert (await store.usage_totals("r"))["calls"] == 1
 
 
+async def check_a_lease_has_one_holder_until_released(open_store: OpenStore) -> None:
+    async with await open_store() as first, await open_store() as second:
+        lease = await first.acquire_lease("r")
+        try:
+            await second.acquire_lease("r")
+        except RunBusyError as busy:
+            assert busy.run_id == "r" and busy.pid == lease.pid and busy.host == lease.host
+            assert busy.since == lease.since
+            assert f"pid {lease.pid}" in str(busy) and "already being executed" in str(busy)
+        else:
+            raise AssertionError("a second holder got the lease of a running run")
+        assert await first.renew_lease(lease)
+        await second.acquire_lease("other")  # leases are per run
+        await first.release_lease(lease)
+        again = await second.acquire_lease("r")
+        assert not await first.renew_lease(lease)  # the old holder no longer renews it
+        await first.release_lease(lease)  # nor releases the new holder's lease
+        current = await second.get_lease("r")
+        assert current is not None and current.owner == again.owner
+
+
+async def check_racing_claims_give_one_holder(open_store: OpenStore) -> None:
+    stores = [await open_store() for _ in range(6)]
+    try:
+        outcomes = await asyncio.gather(
+            *(s.acquire_lease("r") for s in stores), return_exceptions=True
+        )
+        won = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(won) == 1, outcomes
+        assert all(isinstance(o, RunBusyError) for o in outcomes if o not in won)
+    finally:
+        for store in stores:
+            await store.close()
+
+
+def _dead_pid() -> int:
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    return int(child.stdout)
+
+
+async def check_a_stale_lease_is_taken_over(open_store: OpenStore) -> None:
+    async with await open_store() as store:
+        # expired: its holder stopped renewing it (e.g. a process on another host died)
+        past = datetime.now(UTC) - timedelta(minutes=5)
+        old = await store.acquire_lease("expired", ttl_s=60, now=past)
+        await store.db.execute("UPDATE run_leases SET host = ? WHERE run_id = ?",
+                               ("elsewhere", "expired"))
+        taken = await store.acquire_lease("expired")
+        assert taken.owner != old.owner
+        # held by a process of this host that is gone (killed), not yet expired
+        await store.acquire_lease("crashed")
+        await store.db.execute("UPDATE run_leases SET pid = ?, process = ? WHERE run_id = ?",
+                               (_dead_pid(), "a-process-that-ended", "crashed"))
+        crashed = await store.get_lease("crashed")
+        assert crashed is not None and crashed.is_stale()
+        taken = await store.acquire_lease("crashed")
+        assert taken.owner != crashed.owner
+        # a live holder on another host is waited for until its lease expires
+        await store.db.execute("UPDATE run_leases SET host = ? WHERE run_id = ?",
+                               ("elsewhere", "crashed"))
+        try:
+            await store.acquire_lease("crashed")
+        except RunBusyError as busy:
+            assert busy.host == "elsewhere"
+        else:
+            raise AssertionError("a fresh lease of another host was taken over")
+
+
 CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
     check_runs_listed_by_job_and_graph,
     check_same_start_time_lists_newest_insert_first,
@@ -160,4 +233,7 @@ CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
     check_actions_recorded_once,
     check_many_concurrent_writers,
     check_step_records_commit_together,
+    check_a_lease_has_one_holder_until_released,
+    check_racing_claims_give_one_holder,
+    check_a_stale_lease_is_taken_over,
 ]

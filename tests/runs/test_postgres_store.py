@@ -112,6 +112,54 @@ async def test_database_url_moves_runs_and_checkpoints_to_postgres(
     assert plan is not None and plan.run_id == done.run_id
 
 
+@pytest.mark.postgres
+async def test_two_engines_resuming_one_run_execute_it_once(pg_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from nexus_agents.exceptions import RunBusyError
+
+    config = load_config(tmp_path, env={"NEXUS_DATABASE_URL": pg_url})
+    specs = {"linear": parse_spec(yaml.safe_load(LINEAR.read_text()), str(LINEAR))}
+
+    def boom(*_: Any) -> None:
+        raise RuntimeError("model unreachable")
+
+    fake_class = _fake_executor_class()
+    async with await Engine.open(specs=specs, executor=fake_class(hooks={"analyze": boom}),
+                                 workspace=tmp_path, config=config) as engine:
+        failed = await engine.start("linear", {"period": "2025-W02"}, period="2025-W02")
+    assert failed.status == "failed"
+
+    refused = asyncio.Event()
+
+    async def hold(*_: Any) -> None:
+        await asyncio.wait_for(refused.wait(), 30)
+
+    fakes = [fake_class(hooks={"analyze": hold}) for _ in range(2)]
+    engines = [await Engine.open(specs=specs, executor=f, workspace=tmp_path, config=config)
+               for f in fakes]
+    try:
+        async def resume(engine: Engine) -> Any:
+            try:
+                return await engine.resume(failed.run_id)
+            except RunBusyError:
+                refused.set()
+                raise
+
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(resume(e) for e in engines), return_exceptions=True), 60
+        )
+        events = await engines[0].store.events_for(failed.run_id)
+        lease = await engines[0].store.get_lease(failed.run_id)
+    finally:
+        for engine in engines:
+            await engine.close()
+    assert sorted(type(o).__name__ for o in outcomes) == ["RunBusyError", "RunResult"], outcomes
+    assert sum(len(f.calls) for f in fakes) == 2  # analyze and plan, once
+    assert [e.step for e in events if e.event == "finished"] == ["measure", "analyze", "plan"]
+    assert lease is None
+
+
 # -------------------------------------------------------------- without a server
 
 

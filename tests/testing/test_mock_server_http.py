@@ -233,6 +233,7 @@ def test_public_names_are_pinned() -> None:
         "FaultSchedule",
         "MockLLMServer",
         "MockServerStats",
+        "RandomSchemaModel",
         "RecordedRequest",
         "Responder",
         "SchemaFakerError",
