@@ -34,22 +34,42 @@ P1_ESCALATE_AFTER_MIN = 120.0
 def detect(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     """DETECTION: the alert given to the run (``inputs.alert``), else the workspace data.
 
-    Sets ``detected`` (true/false) and leaves the signal as this step's artifact.
+    Sets ``detected`` (true/false) and leaves the signal as this step's artifact. The
+    alert is checked at the boundary (``receive_alert``): the artifact holds only its
+    known fields, built by code, so no key of the alert can pose as run state.
     """
+    from datetime import UTC
+
+    from nexus_agents.tools.alerts import receive_alert
+
     inputs = state.get("inputs") or {}
-    alert = inputs.get("alert") or inputs.get("trigger")
-    if isinstance(alert, dict) and alert:
-        signal = {"kind": "incident_signal", "source": "alert", **alert}
-        return {"values": {"detected": True}, "artifacts": {ctx.step_id: signal}}
+    given = inputs.get("alert")
+    if given is None:
+        given = inputs.get("trigger")
     workspace = workspace_of(state, ctx)
+    now = now_of(state)
+    if given is not None:
+        received = receive_alert(given, now=now, tz=workspace.tz if workspace else UTC)
+        signal = {
+            "kind": "incident_signal",
+            "source": received.source,
+            "alert": received.as_input(),
+        }
+        return {"values": {"detected": True}, "artifacts": {ctx.step_id: signal}}
     if workspace is None:
         raise ValueError("no alert was given and the run has no workspace to read data from")
     from nexus_agents.checks.uptime import find_incident
 
-    found = find_incident(workspace, now_of(state))
+    found = find_incident(workspace, now)
     if found is None:
         return {"values": {"detected": False}}
-    signal = {"kind": "incident_signal", "source": "uptime_checks", **found.model_dump()}
+    received = receive_alert(found.model_dump(mode="json"), now=now, tz=workspace.tz)
+    signal = {
+        "kind": "incident_signal",
+        "source": "uptime_checks",
+        "alert": received.as_input(),
+        "details": found.details,
+    }
     return {"values": {"detected": True}, "artifacts": {ctx.step_id: signal}}
 
 
@@ -62,7 +82,7 @@ def p3_backlog_item(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     """P3: one backlog entry for the next sprint, from the triage decision."""
     facts, narrative, _ = _triage(state)
     signal = artifact(state, DETECT)
-    what = facts.get("signal") or signal.get("summary") or "incident"
+    what = facts.get("signal") or part(signal, "alert").get("summary") or "incident"
     incident_id = facts.get("incident_id") or ""
     entry = {
         "title": f"[P3] {what}"[:200],
@@ -144,7 +164,11 @@ def escalation_timers(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]
     values = state.get("values") or {}
     facts, narrative, derived = _triage(state)
     severity = str(derived.get("severity") or values.get("severity") or "")
-    detected = _parse_moment(facts.get("detected_at") or artifact(state, DETECT).get("detected_at"), state, ctx)
+    detected = _parse_moment(
+        facts.get("detected_at") or part(artifact(state, DETECT), "alert").get("detected_at"),
+        state,
+        ctx,
+    )
     minutes = None
     if detected is not None:
         minutes = max(0.0, (now_of(state) - detected).total_seconds() / 60)

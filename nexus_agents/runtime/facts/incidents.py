@@ -9,28 +9,28 @@ post-mortem prefers the latest resolved one).
 
 An alert is a mapping with the fields of ``nexus_agents.tools.severity.Alert`` (e.g.
 ``service_down``, ``error_rate`` as a fraction 0..1, ``latency_ms`` and
-``baseline_latency_ms``) plus optional ``id`` and ``detected_at``. Its free text (title,
-description, summary) is untrusted: it reaches the prompt only fenced as data and never
-the facts, which name the alert by source, id and service only.
+``baseline_latency_ms``) plus optional ``id`` and ``detected_at``, checked by
+``nexus_agents.tools.alerts.receive_alert``. Its free text (title, description, summary,
+unknown keys) is untrusted: it reaches the prompt only fenced as data and never the
+facts, which name the alert by source, id and service only.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-from pydantic import ValidationError
 
 from nexus_agents.artifacts.facts import SEVERITY_ORDER, Severity, TimelineEntry, most_severe
 from nexus_agents.artifacts.incidents import RESPONSE_TEAMS
 from nexus_agents.data.rows import IncidentRow, deployment_rows, incident_rows, ticket_rows
-from nexus_agents.exceptions import DataError, SpecError, UnknownNameError
+from nexus_agents.exceptions import SpecError, UnknownNameError
 from nexus_agents.runtime.agent_runner import FactBundle
 from nexus_agents.runtime.facts import FactsContext, facts_builder
 from nexus_agents.runtime.facts.daily import run_artifact
 from nexus_agents.runtime.prompting import UntrustedText
+from nexus_agents.tools.alerts import ReceivedAlert, receive_alert
 from nexus_agents.tools.severity import Alert, SeverityFloor, severity_floor
 from nexus_agents.tools.sla import Incident, IncidentSla, IncidentSlaInput, incident_sla
 
@@ -48,7 +48,6 @@ __all__ = [
 POST_MORTEM_DUE_HOURS = 48
 DEPLOY_LOOKBACK = timedelta(hours=24)
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_FREE_TEXT = ("title", "description", "summary", "message", "text")
 
 
 def _safe(value: Any, default: str) -> str:
@@ -67,7 +66,7 @@ class Subject:
     source: str
     row: IncidentRow | None = None
     alert: Alert | None = None
-    alert_data: dict[str, Any] = field(default_factory=dict)
+    received: ReceivedAlert | None = None
 
     @property
     def resolved_at(self) -> datetime | None:
@@ -79,50 +78,35 @@ class Subject:
             for part in (self.row.title, self.row.description):
                 if part:
                     out.append(UntrustedText(source="incident", id=self.incident_id, text=part))
-        for key in _FREE_TEXT:
-            value = self.alert_data.get(key)
-            if isinstance(value, str) and value.strip():
-                out.append(UntrustedText(source=f"alert:{key}", id=self.incident_id, text=value))
+        if self.received is not None:
+            texts = {
+                "title": self.received.alert.title,
+                "description": self.received.alert.description,
+                "summary": self.received.summary,
+                "unrecognised_fields": self.received.unrecognised,
+            }
+            for key, value in texts.items():
+                if value.strip():
+                    out.append(
+                        UntrustedText(source=f"alert:{key}", id=self.incident_id, text=value)
+                    )
         return out
 
 
-def _alert_mapping(ctx: FactsContext) -> dict[str, Any] | None:
+def _received(ctx: FactsContext) -> ReceivedAlert | None:
+    """The alert of the run, checked: ``inputs.alert``, ``inputs.trigger``, else the
+    ``detect`` step's signal (which holds a checked alert)."""
     inputs = ctx.inputs
-    for value in (inputs.get("alert"), inputs.get("trigger"), ctx.artifact("detect")):
-        if isinstance(value, dict) and value:
-            data = dict(value)
-            details = data.get("details")
-            if isinstance(details, dict):
-                data = {**details, **{k: v for k, v in data.items() if k != "details"}}
-                down, checked = details.get("services_down"), details.get("services_checked")
-                if down and checked and sorted(down) == sorted(checked):
-                    data.setdefault("service_down", True)
-                if down and not data.get("service"):
-                    data["service"] = ",".join(str(s) for s in down)
-                data.setdefault("detected_at", details.get("first_failure_seen"))
-            return data
-    return None
-
-
-def _parse_alert(data: dict[str, Any]) -> Alert:
-    try:
-        return Alert.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        column = ".".join(str(p) for p in err["loc"]) or None
-        raise DataError("inputs.alert", str(err["msg"]), column=column) from None
-
-
-def _moment(ctx: FactsContext, value: Any) -> datetime | None:
-    if not value:
+    given = inputs.get("alert")
+    if given is None:
+        given = inputs.get("trigger")
+    if given is None:
+        signal = ctx.artifact("detect")
+        if isinstance(signal, dict) and signal.get("kind") == "incident_signal":
+            given = signal.get("alert")
+    if given is None:
         return None
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(
-            "inputs.alert", f"not an ISO 8601 time: {str(value)[:40]!r}", column="detected_at"
-        ) from None
-    return ctx.workspace.local(moment)
+    return receive_alert(given, now=ctx.as_of, tz=ctx.workspace.tz)
 
 
 def _rows(ctx: FactsContext) -> list[IncidentRow]:
@@ -158,23 +142,23 @@ def find_subject(ctx: FactsContext, *, prefer_resolved: bool = False) -> Subject
         return _from_row(row)
     triage = run_artifact(ctx, "incident_triage")
     triaged_id = ((triage or {}).get("facts") or {}).get("incident_id")
-    data = _alert_mapping(ctx)
+    received = _received(ctx)
     if triaged_id and (row := _by_id(rows, str(triaged_id))) is not None:
         return _from_row(row)
-    if data is not None:
-        alert = _parse_alert(data)
-        detected = _moment(ctx, data.get("detected_at")) or ctx.as_of
+    if received is not None:
+        alert = received.alert
+        detected = received.detected_at or ctx.as_of
         default_id = f"ALERT-{detected:%Y%m%d-%H%M}"
-        incident_id = str(triaged_id) if triaged_id else _safe(data.get("id"), default_id)
+        incident_id = _safe(triaged_id, default_id) if triaged_id else received.id or default_id
         row = _by_id(rows, incident_id)
         return Subject(
             incident_id=incident_id,
             service=_safe(alert.service, "unknown") if alert.service else "unknown",
-            detected_at=row.detected_at if row else detected,
-            source=_safe(data.get("source"), "alert"),
+            detected_at=row.detected_at if row else ctx.workspace.local(detected),
+            source=received.source,
             row=row,
             alert=alert,
-            alert_data=data,
+            received=received,
         )
     if prefer_resolved:
         resolved = [r for r in rows if r.resolved_at is not None and r.resolved_at <= ctx.as_of]
