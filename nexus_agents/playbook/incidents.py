@@ -1,8 +1,9 @@
 """Call steps of incident response: detection, the P3 backlog entry, the fix package and
 the escalation timers.
 
-Step ids of ``graphs/incident_response.yaml`` used here: ``detect``, ``triage`` and the
-mitigation steps listed in ``MITIGATION_STEPS``.
+Step ids of ``graphs/incident_response.yaml`` used here: ``detect``, ``triage``, the
+mitigation steps listed in ``MITIGATION_STEPS``, the ``resolve`` loop, the deploy actions
+(``DEPLOY_STEPS``) and their approvals (``DEPLOY_APPROVALS``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ __all__ = [
 
 DETECT, TRIAGE = "detect", "triage"
 MITIGATION_STEPS = ("rollback", "infra_mitigation", "hotfix_build", "dependency_fallback")
+RESOLVE_LOOP = "resolve"
+DEPLOY_STEPS = ("p0_deploy", "p1_deploy", "deploy_fix")
+DEPLOY_APPROVALS = ("p0_deploy_approval", "p1_deploy_approval")
+LEGAL, FINANCE = "Legal Compliance Checker", "Finance Tracker"
 P0_ESCALATE_AFTER_MIN = 30.0
 P1_ESCALATE_AFTER_MIN = 120.0
 
@@ -135,9 +140,14 @@ def incident_escalations(
     if revenue:
         out.append(EscalationRule(to="finance_tracker", reason="revenue impact"))
         out.append(EscalationRule(to="studio_producer", reason="revenue impact"))
+    return _unique(out)
+
+
+def _unique(rules: list[EscalationRule]) -> list[EscalationRule]:
+    """One escalation per recipient, the first reason kept."""
     seen: set[str] = set()
     unique = []
-    for rule in out:
+    for rule in rules:
         if rule.to not in seen:
             seen.add(rule.to)
             unique.append(rule)
@@ -172,12 +182,16 @@ def escalation_timers(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]
     minutes = None
     if detected is not None:
         minutes = max(0.0, (now_of(state) - detected).total_seconds() / 60)
+    by_rule = [str(n) for n in facts.get("notify_by_rule") or []]
+    # the alert's flags (rule) always count; the model may add a suspicion, never remove one
     rules = incident_escalations(
         severity,
         minutes,
-        breach=bool(narrative.get("suspected_breach_or_data_loss")),
-        revenue=bool(narrative.get("revenue_impact")),
+        breach=LEGAL in by_rule or bool(narrative.get("suspected_breach_or_data_loss")),
+        revenue=FINANCE in by_rule or bool(narrative.get("revenue_impact")),
     )
+    rules = _unique([*rules, *_unresolved(state, derived, severity)])
+    resolved = _fix_shipped(state)
     notice = {
         "kind": "incident_escalation",
         "incident_id": facts.get("incident_id"),
@@ -185,7 +199,53 @@ def escalation_timers(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]
         "minutes_open": None if minutes is None else round(minutes, 1),
         "escalations": [r.model_dump() for r in rules],
     }
+    notice["resolution"] = "fix_deployed" if resolved else "unresolved"
     return {
         "artifacts": {ctx.step_id: notice},
-        "values": {"escalation_needed": bool(rules), "escalated_to": [r.to for r in rules]},
+        "values": {
+            "escalation_needed": bool(rules),
+            "escalated_to": [r.to for r in rules],
+            "resolution": notice["resolution"],
+        },
     }
+
+
+def _fix_shipped(state: dict[str, Any]) -> bool:
+    values = state.get("values") or {}
+    return values.get("fix_verdict") == "PASS" and any(
+        values.get(step) == "done" for step in DEPLOY_STEPS
+    )
+
+
+def _authority(derived: dict[str, Any], severity: str) -> str:
+    """The decision authority as an agent slug (``Studio Producer`` -> ``studio_producer``)."""
+    from nexus_agents.artifacts.incidents import DECISION_AUTHORITY
+
+    by_severity = {str(k): v for k, v in DECISION_AUTHORITY.items()}
+    name = str(derived.get("decision_authority") or by_severity.get(severity) or "Studio Producer")
+    return name.lower().replace(" ", "_")
+
+
+def _unresolved(state: dict[str, Any], derived: dict[str, Any], severity: str) -> list[EscalationRule]:
+    """Escalations for a fix that did not ship: verification exhausted, or a deploy
+    approval nobody gave (an unattended run takes the safe default, reject)."""
+    from nexus_agents.graphs.approvals import TIMEOUT_DECIDER
+
+    values = state.get("values") or {}
+    out: list[EscalationRule] = []
+    if values.get(RESOLVE_LOOP) == "exhausted":
+        out.append(
+            EscalationRule(
+                to=_authority(derived, severity),
+                reason="the mitigation failed verification on every attempt; nothing was deployed",
+            )
+        )
+    for gate, decision in (state.get("approvals") or {}).items():
+        if gate in DEPLOY_APPROVALS and decision.get("decided_by") == TIMEOUT_DECIDER:
+            out.append(
+                EscalationRule(
+                    to=_authority(derived, severity),
+                    reason=f"the verified fix waits for a deploy approval ({gate}); none was given",
+                )
+            )
+    return out
