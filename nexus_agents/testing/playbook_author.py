@@ -1014,14 +1014,13 @@ def _incident(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
 
 @_handles("StatusPageUpdateNarrative")
 def _status_page(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
-    resolved = facts.get("open") is False
+    resolved = facts.get("status") == "resolved"
     service = str(facts.get("service") or "the service")
     return {
-        "status": "resolved" if resolved else "investigating",
         "impact": f"Some requests to {service} fail or are slow.",
         "current_action": "The issue is resolved."
         if resolved
-        else "We are investigating the cause.",
+        else f"Current status: {facts.get('status')}.",
         "message": f"We are aware of a problem with {service} and are working on it. "
         f"Next update at {facts.get('next_update_at')}."
         if not resolved

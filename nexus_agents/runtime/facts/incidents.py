@@ -333,22 +333,56 @@ def build_incident(ctx: FactsContext) -> FactBundle:
     return FactBundle(facts=facts, context=context, untrusted=subject.untrusted())
 
 
+FIX_DEPLOY_STEPS = ("p0_deploy", "p1_deploy", "deploy_fix")
+"""The deploy actions of ``graphs/incident_response.yaml`` (their state value is ``done``
+once the integration shipped the fix)."""
+MITIGATION_KINDS = ("incident_fix",)
+
+
+def run_status(ctx: FactsContext, sla: IncidentSla) -> str:
+    """What a status post may say, from what the run and the data know (never the model):
+    resolved once the data records it, or once a verified fix shipped and the system was
+    then confirmed healthy; monitoring while a shipped fix is watched; identified once a
+    mitigation exists; investigating before."""
+    if not sla.open:
+        return "resolved"
+    values = ctx.state.get("values") or {}
+    artifacts = ctx.state.get("artifacts") or {}
+    shipped = values.get("fix_verdict") == "PASS" and any(
+        values.get(step) == "done" for step in FIX_DEPLOY_STEPS
+    )
+    if shipped:
+        health = run_artifact(ctx, "health_status_report")
+        healthy = ((health or {}).get("narrative") or {}).get("status") == "healthy"
+        return "resolved" if healthy else "monitoring"
+    if any(isinstance(a, dict) and a.get("kind") in MITIGATION_KINDS for a in artifacts.values()):
+        return "identified"
+    return "investigating"
+
+
 @facts_builder("status_page_update")
 def build_status_page_update(ctx: FactsContext) -> FactBundle:
     subject = find_subject(ctx)
     severity = _severity(ctx, subject)
     sla = _sla(ctx, subject, severity)
     next_at = sla.next_status_update_at or ctx.as_of
+    status = run_status(ctx, sla)
     facts = {
         "incident_id": subject.incident_id,
         "timestamp": ctx.as_of.isoformat(),
         "service": subject.service,
         "severity": severity,
+        "status": status,
+        "users_affected": subject.alert.users_affected if subject.alert else None,
         "next_update_at": next_at.isoformat(),
     }
-    guidance = ["Public text: no internal names, no secrets, no blame; give the next update time."]
-    if not sla.open:
-        guidance.append("The incident is resolved: the status is resolved.")
+    guidance = [
+        "Public text: no internal names, no secrets, no blame; give the next update time.",
+        f"The status is {status!r} (a fact): write nothing that claims more, e.g. no "
+        "'resolved' before the status is resolved.",
+    ]
+    if facts["users_affected"] is None:
+        guidance.append("The number of affected users is not measured: do not state one.")
     return FactBundle(
         facts=facts,
         context=_common_context(ctx, subject, sla),
