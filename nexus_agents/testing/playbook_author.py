@@ -262,11 +262,22 @@ def _qa(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
         f"{title} works as described",
         "Automated tests pass",
     ]
+    # cite what code observed: every evidence item of the facts that did not fail
+    refs = [
+        str(e.get("id"))
+        for e in facts.get("evidence") or []
+        if isinstance(e, dict) and e.get("passed") is not False
+    ][:10]
     if attempt <= author.scenario.qa_failures:
         return {
             "verdict": "FAIL",
             "criteria": [
-                {"criterion": c, "status": "fail" if i == 0 else "pass", "evidence": "test run log"}
+                {
+                    "criterion": c,
+                    "status": "fail" if i == 0 else "pass",
+                    "evidence": "test run log",
+                    "evidence_refs": refs,
+                }
                 for i, c in enumerate(criteria)
             ],
             "issues": [
@@ -288,7 +299,12 @@ def _qa(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
     return {
         "verdict": "PASS",
         "criteria": [
-            {"criterion": c, "status": "pass", "evidence": "test run log, all green"}
+            {
+                "criterion": c,
+                "status": "pass",
+                "evidence": "test run log, all green",
+                "evidence_refs": refs,
+            }
             for c in criteria
         ],
         "issues": [],

@@ -24,7 +24,14 @@ from typing import Any
 
 from nexus_agents.artifacts.facts import SEVERITY_ORDER, Severity, TimelineEntry, most_severe
 from nexus_agents.artifacts.incidents import RESPONSE_TEAMS
-from nexus_agents.data.rows import IncidentRow, deployment_rows, incident_rows, ticket_rows
+from nexus_agents.data.rows import (
+    IncidentRow,
+    UptimeCheckRow,
+    deployment_rows,
+    incident_rows,
+    read_rows,
+    ticket_rows,
+)
 from nexus_agents.exceptions import SpecError, UnknownNameError
 from nexus_agents.runtime.agent_runner import FactBundle
 from nexus_agents.runtime.facts import FactsContext, facts_builder
@@ -267,6 +274,77 @@ def _common_context(ctx: FactsContext, subject: Subject, sla: IncidentSla) -> di
         "escalation": sla.escalation.model_dump(mode="json") if sla.escalation else None,
         "tickets_created_during_incident": _tickets_during(ctx, subject),
     }
+
+
+def incident_evidence(
+    ctx: FactsContext, subject: Subject, step: str, mitigation: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What code observed of an incident and its mitigation, for QA to cite by id.
+
+    The latest uptime check of the service since detection is required to pass when there
+    is one: a mitigation cannot be verified while the service still fails its checks.
+    """
+    agent = str((mitigation.get("meta") or {}).get("agent") or "an agent")
+    items: list[dict[str, Any]] = [
+        {
+            "id": "E-mitigation",
+            "source": f"run step {step}",
+            "detail": f"{mitigation.get('kind') or 'mitigation'} written by {agent}",
+            "passed": bool(mitigation),
+        }
+    ]
+    checks = []
+    if ctx.workspace.has("uptime_checks"):
+        rows = read_rows(
+            ctx.workspace,
+            "uptime_checks",
+            where="checked_at >= ? AND checked_at <= ?",
+            params=[subject.detected_at, ctx.as_of],
+        )
+        checks = [
+            r for r in rows if isinstance(r, UptimeCheckRow) and r.service == subject.service
+        ]
+    if checks:
+        last = max(checks, key=lambda r: r.checked_at)
+        failed = sum(1 for r in checks if not r.ok)
+        items.append(
+            {
+                "id": "E-uptime",
+                "source": "data/uptime_checks.csv",
+                "detail": f"latest check of {subject.service} at {last.checked_at.isoformat()}: "
+                f"{'ok' if last.ok else 'failing'} ({len(checks)} check(s) since detection, "
+                f"{failed} failed)",
+                "passed": last.ok,
+                "required": True,
+            }
+        )
+    else:
+        items.append(
+            {
+                "id": "E-uptime",
+                "source": "data/uptime_checks.csv",
+                "detail": f"no uptime check of {subject.service} since detection",
+                "passed": None,
+            }
+        )
+    deploys = [
+        d
+        for d in deployment_rows(ctx.workspace)
+        if d.service == subject.service and subject.detected_at <= d.deployed_at <= ctx.as_of
+    ]
+    items.append(
+        {
+            "id": "E-deploys",
+            "source": "data/deployments.csv",
+            "detail": "; ".join(
+                f"{d.deployed_at.isoformat()} {d.version or '(no version)'}: {d.status}"
+                for d in deploys
+            )
+            or f"no deploy of {subject.service} since detection",
+            "passed": None,
+        }
+    )
+    return items
 
 
 # --- builders --------------------------------------------------------------------------
