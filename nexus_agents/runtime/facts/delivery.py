@@ -193,6 +193,15 @@ def _criteria(ctx: FactsContext, item_id: str) -> tuple[list[str], str]:
     return own, " + ".join(sources)
 
 
+def incident_criteria(service: str, step: str) -> list[str]:
+    """What a mitigation of an incident on ``service`` must show (code-owned)."""
+    return [
+        f"{service} passes its health checks again",
+        f"error rate and latency of {service} are back to normal",
+        f"no new alert on {service} since the {step}",
+    ]
+
+
 def _change_evidence(proposal: dict[str, Any] | None) -> list[dict[str, Any]]:
     """What code can observe of a change proposal, for QA to cite."""
     if proposal is None:
@@ -282,9 +291,22 @@ def feedback_insights(ctx: FactsContext) -> FactBundle:
 
 @facts_builder("developer_change_proposal")
 def developer_change_proposal(ctx: FactsContext) -> FactBundle:
-    """The item to build, its acceptance criteria and, on a retry, only the QA issues."""
-    item = _item(ctx)
-    criteria, source = _criteria(ctx, item["item_id"])
+    """The item to build, its acceptance criteria and, on a retry, only the QA issues.
+
+    In an incident response (a triage earlier in the run, no sprint plan, no item given)
+    the item is the incident's hotfix, held to the incident's criteria.
+    """
+    triage = run_artifact(ctx, "incident_triage")
+    if triage is not None and _plan(ctx) is None and not ctx.inputs.get("item_id"):
+        from nexus_agents.runtime.facts.incidents import find_subject
+
+        subject = find_subject(ctx)
+        item = {"item_id": subject.incident_id, "title": f"hotfix for {subject.incident_id}"}
+        criteria = incident_criteria(subject.service, ctx.step_id or "hotfix")
+        source = "the incident's facts"
+    else:
+        item = _item(ctx)
+        criteria, source = _criteria(ctx, item["item_id"])
     attempt = ctx.attempt or 1
     issues = _qa_fail_issues(ctx) if attempt > 1 else []
     facts = {
@@ -379,11 +401,7 @@ def _incident_fix_check(ctx: FactsContext, fix: dict[str, Any]) -> FactBundle:
         "attempt": ctx.attempt or 1,
         "max_attempts": ctx.max_attempts or MAX_ATTEMPTS,
         "timestamp": ctx.as_of.isoformat(timespec="seconds"),
-        "acceptance_criteria": [
-            f"{subject.service} passes its health checks again",
-            f"error rate and latency of {subject.service} are back to normal",
-            f"no new alert on {subject.service} since the {step}",
-        ],
+        "acceptance_criteria": incident_criteria(subject.service, step),
     }
     facts["evidence"] = incident_evidence(ctx, subject, step, mitigation)
     context = {
