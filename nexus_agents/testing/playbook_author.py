@@ -505,7 +505,7 @@ def _weekly_feedback(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str,
             {
                 "theme": str(t.get("theme")),
                 "what_users_say": f"{t.get('count')} mentions (previously {_num(t.get('previous_count'))})",
-                "implication": f"Mean sentiment {_num(t.get('sentiment'))} on {t.get('theme')}",
+                "implication": f"Sentiment {_num(t.get('sentiment'))} on {t.get('theme')}",
             }
             for t in themes[:5]
         ],
