@@ -170,3 +170,28 @@ def test_escalation_rules() -> None:
     assert to("P0", 29, breach=False, revenue=False) == []
     assert to("P1", 121, breach=False, revenue=False) == ["project_shepherd"]
     assert to("P1", 90, breach=True, revenue=True) == ["legal_compliance_checker", "finance_tracker", "studio_producer"]
+
+
+async def test_a_deploy_guarded_by_only_if_is_skipped_without_a_pass(
+    make_engine: Any, workspace: Path, specs: dict[str, Any]
+) -> None:
+    """Even a graph that routes a FAIL to its deploy step ships nothing (code guard)."""
+    from nexus_agents.graphs.spec import parse_spec
+
+    spec = parse_spec({
+        "name": "careless",
+        "state": {"verdict": {"enum": ["PASS", "FAIL"]}},
+        "steps": [
+            {"id": "check", "agent": "evidence_collector", "output": "qa_verdict", "set": {"verdict": "narrative.verdict"}},
+            {"action": {"id": "ship", "kind": "deploy", "from": "check", "only_if": {"value": "verdict", "equals": "PASS"}}},
+        ],
+    })
+    fake = ScriptedExecutor({"check": [{"narrative": {"verdict": "FAIL"}}]})
+    specs["careless"] = spec  # the (session's) specs the engine factory reads
+    try:
+        result = await (await make_engine(fake)).start("careless", {})
+    finally:
+        del specs["careless"]
+    assert result.status == "succeeded", result.error
+    assert result.values["ship"] == "skipped"
+    assert actions_log(workspace) == []
