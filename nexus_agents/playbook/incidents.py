@@ -54,7 +54,8 @@ def detect(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     workspace = workspace_of(state, ctx)
     now = now_of(state)
     if given is not None:
-        received = receive_alert(given, now=now, tz=workspace.tz if workspace else UTC)
+        moments = [now, *_period_end(state)]  # a replay of a past period is judged by it
+        received = receive_alert(given, now=moments, tz=workspace.tz if workspace else UTC)
         signal = {
             "kind": "incident_signal",
             "source": received.source,
@@ -76,6 +77,16 @@ def detect(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         "details": found.details,
     }
     return {"values": {"detected": True}, "artifacts": {ctx.step_id: signal}}
+
+
+def _period_end(state: dict[str, Any]) -> list[datetime]:
+    from nexus_agents.periods import parse_period
+
+    label = state.get("period") or (state.get("inputs") or {}).get("period")
+    try:
+        return [parse_period(str(label)).end] if label else []
+    except ValueError:
+        return []
 
 
 def _triage(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -93,7 +93,7 @@ def _unrecognised(raw: Mapping[str, Any], known: set[str]) -> str:
     return "; ".join(parts)[:_EXTRA_TEXT_MAX]
 
 
-def _when(value: Any, *, now: datetime, tz: tzinfo) -> datetime | None:
+def _when(value: Any, *, now: Sequence[datetime], tz: tzinfo) -> datetime | None:
     if value in (None, ""):
         return None
     try:
@@ -102,13 +102,13 @@ def _when(value: Any, *, now: datetime, tz: tzinfo) -> datetime | None:
         raise DataError(FILE, f"not an ISO 8601 time: {str(value)[:40]!r}", column="detected_at") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=tz)
-    if moment < now - MAX_AGE or moment > now + MAX_AHEAD:
+    moments = [m if m.tzinfo else m.replace(tzinfo=tz) for m in now]
+    if not any(m - MAX_AGE <= moment <= m + MAX_AHEAD for m in moments):
+        first = moments[0]
         raise DataError(
             FILE,
             f"{moment.isoformat()} is outside the accepted window "
-            f"({(now - MAX_AGE).isoformat()} .. {(now + MAX_AHEAD).isoformat()}): an alert is "
+            f"({(first - MAX_AGE).isoformat()} .. {(first + MAX_AHEAD).isoformat()}): an alert is "
             f"at most {MAX_AGE.days} days old and at most {int(MAX_AHEAD.total_seconds() // 60)} "
             "minutes ahead of the clock",
             column="detected_at",
@@ -130,10 +130,14 @@ def _actionable(alert: Alert, summary: str) -> bool:
     return any(flags) or any(m is not None for m in measured) or any(t.strip() for t in described)
 
 
-def receive_alert(raw: Any, *, now: datetime, tz: tzinfo) -> ReceivedAlert:
+def receive_alert(
+    raw: Any, *, now: datetime | Sequence[datetime], tz: tzinfo
+) -> ReceivedAlert:
     """Check an alert given to a run; a ``DataError`` on ``inputs.alert`` names the field.
 
-    ``now`` is the moment the run looks from (aware); ``tz`` localises a naive time.
+    ``now`` is the moment the run looks from, or several (the run's clock and the moment
+    a report is written as of): a time near any of them is accepted. ``tz`` localises
+    naive times.
     """
     if not isinstance(raw, Mapping):
         raise DataError(FILE, f"an alert must be a mapping of fields, got {type(raw).__name__}")
@@ -159,7 +163,9 @@ def receive_alert(raw: Any, *, now: datetime, tz: tzinfo) -> ReceivedAlert:
     return ReceivedAlert(
         alert=alert,
         id=_safe_id(data.get("id")),
-        detected_at=_when(data.get("detected_at"), now=now, tz=tz),
+        detected_at=_when(
+            data.get("detected_at"), now=[now] if isinstance(now, datetime) else list(now), tz=tz
+        ),
         source=_safe_id(data.get("source")) or "alert",
         summary=summary,
         unrecognised=_unrecognised(data, known),

@@ -17,9 +17,10 @@ facts, which name the alert by source, id and service only.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nexus_agents.artifacts.facts import SEVERITY_ORDER, Severity, TimelineEntry, most_severe
@@ -113,7 +114,12 @@ def _received(ctx: FactsContext) -> ReceivedAlert | None:
             given = signal.get("alert")
     if given is None:
         return None
-    return receive_alert(given, now=ctx.as_of, tz=ctx.workspace.tz)
+    # a past report is written as of its period, a live run as of its clock: either counts
+    moments = [ctx.as_of, datetime.now(UTC)]
+    if inputs.get("now"):
+        with contextlib.suppress(ValueError):  # the detect step reports a bad inputs.now
+            moments.append(datetime.fromisoformat(str(inputs["now"])))
+    return receive_alert(given, now=moments, tz=ctx.workspace.tz)
 
 
 def _rows(ctx: FactsContext) -> list[IncidentRow]:
