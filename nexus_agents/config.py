@@ -73,6 +73,9 @@ class DataConfig(BaseModel):
         default=None,
         description="fixed 'now' (workspace time) for reports on this data, e.g. a demo",
     )
+    max_file_mb: int = Field(
+        default=1024, ge=1, description="largest data file read, in MB (a larger one is an error)"
+    )
 
 
 class RunLimits(BaseModel):

@@ -23,6 +23,7 @@ _BUILTIN_MODULES = (
     "handoffs",
     "incidents",
     "delivery",
+    "support",
 )
 
 _BY_KIND: dict[str, type[Artifact]] = {}

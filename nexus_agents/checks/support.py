@@ -1,17 +1,17 @@
 """First-response SLA watch over open support tickets (Support Responder, continuous).
 
 A ticket breaches when it has waited longer than the SLA (4 hours) for a first response
-and is not resolved.
+and is not resolved (``tools.sla.waiting_past_sla``, shared with the alert's facts).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from nexus_agents.checks._window import local_now, open_workspace
 from nexus_agents.schedule.jobs import Trigger
 from nexus_agents.tools.kpis import SLA_FIRST_RESPONSE_HOURS
+from nexus_agents.tools.sla import waiting_past_sla
 
 if TYPE_CHECKING:
     from nexus_agents.schedule.checks import CheckContext
@@ -27,15 +27,9 @@ def first_response_sla(ctx: CheckContext) -> Trigger | None:
     if not workspace.has("tickets"):
         return None
     now = local_now(workspace, ctx.now)
-    limit = now - timedelta(hours=SLA_FIRST_RESPONSE_HOURS)
-    waiting = [
-        t
-        for t in ticket_rows(workspace)
-        if t.first_response_at is None and t.resolved_at is None and t.created_at <= limit
-    ]
+    waiting = waiting_past_sla(ticket_rows(workspace), now, SLA_FIRST_RESPONSE_HOURS)
     if not waiting:
         return None
-    waiting.sort(key=lambda t: t.created_at)
     oldest_hours = round((now - waiting[0].created_at).total_seconds() / 3600, 1)
     return Trigger(
         kind="sla_breach",

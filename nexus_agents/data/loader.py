@@ -7,16 +7,23 @@ Python. Each table ends up as a view ``<name>`` with typed columns (see ``schema
 
 The connection's ``TimeZone`` must be the workspace timezone: naive timestamps are read
 in it, timestamps with an offset are converted to it, and all are stored naive.
+
+Size limits, so a hostile or broken file cannot take the memory: a data file may not be
+larger than ``[data] max_file_mb`` (default ``DEFAULT_MAX_FILE_MB``); one CSV record or
+JSON Lines line may not be longer than ``MAX_RECORD_BYTES`` (also Python's
+``csv.field_size_limit`` in this process). A file whose lines end in a mix of LF and
+CRLF is read as it is when it is otherwise well-formed.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import re
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nexus_agents.data.schema import Column, TableSpec
 from nexus_agents.exceptions import DataError
@@ -31,7 +38,15 @@ _FLOAT_RE = re.compile(_FLOAT_PATTERN)
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MONTH_RE = re.compile(r"\d{4}-\d{2}")
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?")
-_FIELD_LIMIT = 2**31 - 1
+MAX_RECORD_BYTES = 1 << 20
+"""Longest CSV record (its line, or its lines when a quoted field holds newlines) and
+longest JSON Lines line, in bytes."""
+DEFAULT_MAX_FILE_MB = 1024
+"""Largest data file read by default (``[data] max_file_mb`` in nexus.toml)."""
+
+# Python's csv module reads at most this much per field (process-wide setting; its
+# default of 128 KiB would turn a legal long field into an error).
+csv.field_size_limit(MAX_RECORD_BYTES)
 _BOOLS = {"1": True, "0": False, "true": True, "false": False}
 
 _TYPE_MESSAGES = {
@@ -186,22 +201,34 @@ def create_empty(conn: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
 
 
 def load_table(
-    conn: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, tz: tzinfo, *, shown: str
+    conn: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    path: Path,
+    tz: tzinfo,
+    *,
+    shown: str,
+    max_file_mb: int = DEFAULT_MAX_FILE_MB,
 ) -> int:
     """Load ``path`` into view ``spec.name``; return its row count. ``shown`` names the file in errors."""
+    size = path.stat().st_size
+    if size > max_file_mb * (1 << 20):
+        raise DataError(
+            shown,
+            f"file is {size / (1 << 20):,.1f} MB, more than the limit of {max_file_mb} MB "
+            "([data] max_file_mb in nexus.toml)",
+        )
     if spec.format == "jsonl":
         return _load_jsonl(conn, spec, path, tz, shown)
     return _load_csv(conn, spec, path, shown)
 
 
 def _read_header(path: Path, shown: str) -> list[str]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
-    except UnicodeDecodeError:
-        raise DataError(shown, "not UTF-8 encoded", line=_first_undecodable_line(path)) from None
-    except csv.Error as exc:
-        raise DataError(shown, f"unreadable header: {exc}", line=1) from None
+    with path.open("rb") as fh:
+        lines = _Lines(fh, shown)
+        try:
+            header = next(csv.reader(lines, strict=True), None)
+        except csv.Error as exc:
+            raise DataError(shown, f"unreadable header: {exc}", line=lines.count) from None
     if not header or all(not h.strip() for h in header):
         raise DataError(shown, "empty file: expected a header line with column names", line=1)
     names = [h.strip() for h in header]
@@ -215,9 +242,33 @@ def _read_header(path: Path, shown: str) -> list[str]:
     return names
 
 
+def _too_long(shown: str, line: int) -> DataError:
+    return DataError(
+        shown,
+        f"line is longer than {MAX_RECORD_BYTES:,} bytes, the limit for one record",
+        line=line,
+    )
+
+
+def _check_line_lengths(path: Path, shown: str) -> None:
+    """Refuse a file with a line over the limit before DuckDB reads it (DuckDB holds such
+    a line several times over while it builds its error message)."""
+    limit = MAX_RECORD_BYTES + 1  # a CR before the LF is not content
+    with path.open("rb") as fh:
+        line, carry = 1, 0
+        while chunk := fh.read(1 << 23):
+            parts = chunk.split(b"\n")
+            lengths = [carry + len(parts[0]), *map(len, parts[1:])]
+            if max(lengths) > limit:
+                raise _too_long(shown, line + next(i for i, n in enumerate(lengths) if n > limit))
+            line += len(parts) - 1
+            carry = lengths[-1]
+
+
 def _load_csv(conn: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, shown: str) -> int:
     import duckdb
 
+    _check_line_lengths(path, shown)
     header = _read_header(path, shown)
     for col in spec.columns:
         if col.required and col.name not in header:
@@ -243,18 +294,33 @@ def _load_csv(conn: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, show
         for c in spec.columns
     ] + [f"{q(h)}" for h in extras]
     col_types = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
-    source = (
-        f"read_csv({_lit(str(path))}, header=true, auto_detect=false, columns={col_types}, "
-        "delim=',', quote='\"', escape='\"', strict_mode=true, encoding='utf-8')"
-    )
     store = q(f"_t_{spec.name}")
-    try:
-        conn.execute(
+
+    def create(strict: bool) -> str:
+        source = (
+            f"read_csv({_lit(str(path))}, header=true, auto_detect=false, columns={col_types}, "
+            f"delim=',', quote='\"', escape='\"', strict_mode={str(strict).lower()}, "
+            # parallel=false: the parallel reader silently dropped a last line of 50 MB
+            f"encoding='utf-8', max_line_size={MAX_RECORD_BYTES}, parallel=false)"
+        )
+        return (
             f"CREATE OR REPLACE TABLE {store} AS SELECT _row, {', '.join(typed)}, {bad} AS _bad "
             f"FROM (SELECT row_number() OVER () AS _row, * FROM {source})"
         )
+
+    try:
+        conn.execute(create(strict=True))
     except duckdb.Error as exc:
-        raise _csv_reader_error(shown, str(exc)) from None
+        # DuckDB's message rarely says where; read the file once more to find out
+        records = _diagnose(path, shown, len(header), str(exc))
+        # only line endings were mixed: the lenient reader gives the same records
+        try:
+            conn.execute(create(strict=False))
+        except duckdb.Error:
+            raise _csv_reader_error(shown, str(exc)) from None
+        found = conn.execute(f"SELECT count(*) FROM {store}").fetchone()
+        if found is None or found[0] != records:
+            raise _csv_reader_error(shown, str(exc)) from None
     hit = conn.execute(
         f"SELECT _row, _bad FROM {store} WHERE _bad IS NOT NULL ORDER BY _row LIMIT 1"
     ).fetchone()
@@ -281,26 +347,78 @@ def _csv_reader_error(shown: str, message: str) -> DataError:
     reason = "cannot be read as CSV"
     for i, text in enumerate(lines):
         if text.startswith("Original Line") and i + 1 < len(lines):
-            reason = f"cannot be read as CSV: {lines[i + 1]}"
+            reason = f"cannot be read as CSV: {lines[i + 1][:80]}"
             break
     return DataError(shown, reason, line=line)
 
 
+class _Lines:
+    """A file's lines as text for ``csv.reader``: each at most ``MAX_RECORD_BYTES`` long
+    (else a DataError naming the line), numbered, and how the last one ended."""
+
+    def __init__(self, fh: BinaryIO, shown: str) -> None:
+        self.fh = fh
+        self.shown = shown
+        self.count = 0
+        self.ending = b""
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        raw = self.fh.readline(MAX_RECORD_BYTES + 2)  # room for CR LF
+        if not raw:
+            raise StopIteration
+        self.count += 1
+        if len(raw.rstrip(b"\r\n")) > MAX_RECORD_BYTES:
+            raise _too_long(self.shown, self.count)
+        if self.count == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(self.shown, "not UTF-8 encoded", line=self.count) from None
+        self.ending = b"\r\n" if raw.endswith(b"\r\n") else raw[-1:] if raw[-1:] in b"\r\n" else b""
+        return text
+
+
+def _diagnose(path: Path, shown: str, width: int, message: str) -> int:
+    """After DuckDB refused ``path``: raise the DataError for the first broken record,
+    with its line. Returns the number of data records when the only fault is a mix of
+    LF and CRLF line endings (which the lenient reader handles)."""
+    with path.open("rb") as fh:
+        lines = _Lines(fh, shown)
+        reader = csv.reader(lines, strict=True)
+        first_ending: bytes | None = None
+        mixed = False
+        records = -1  # the header is record 0
+        start = 1
+        try:
+            for fields in reader:
+                if fields:
+                    records += 1
+                    if records and (len(fields) < width or any(f.strip() for f in fields[width:])):
+                        raise DataError(
+                            shown,
+                            f"cannot be read as CSV: expected {width} fields, found {len(fields)}",
+                            line=start,
+                        )
+                    if lines.ending:
+                        first_ending = first_ending or lines.ending
+                        mixed = mixed or lines.ending != first_ending
+                start = lines.count + 1
+        except csv.Error as exc:
+            raise DataError(shown, f"cannot be read as CSV: {exc}", line=lines.count) from None
+    if not mixed:
+        raise _csv_reader_error(shown, message)
+    return max(records, 0)
+
+
 def _locate(path: Path, record: int) -> tuple[int, list[str]]:
     """Physical line (1-based, header = 1) where data record ``record`` (1-based) starts."""
-    # DuckDB reads fields of any size; csv's default limit (128 KiB) must not turn the
-    # DataError about such a field into a csv.Error
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, _FIELD_LIMIT))
-    try:
-        return _scan_records(path, record)
-    finally:
-        csv.field_size_limit(limit)
-
-
-def _scan_records(path: Path, record: int) -> tuple[int, list[str]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
+    with path.open("rb") as fh:
+        lines = _Lines(fh, str(path))
+        reader = csv.reader(lines)
         start = 1
         index = 0
         for fields in reader:
@@ -308,7 +426,7 @@ def _scan_records(path: Path, record: int) -> tuple[int, list[str]]:
                 return start, fields
             if fields:
                 index += 1
-            start = reader.line_num + 1
+            start = lines.count + 1
     return start, []
 
 
@@ -326,14 +444,11 @@ def _load_jsonl(
     conn: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, tz: tzinfo, shown: str
 ) -> int:
     rows: list[tuple[Any, ...]] = []
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                rows.append(_jsonl_row(spec, line, line_no, tz, shown))
-    except UnicodeDecodeError:
-        raise DataError(shown, "not UTF-8 encoded", line=_first_undecodable_line(path)) from None
+    with path.open("rb") as fh:
+        lines = _Lines(fh, shown)
+        for line in lines:
+            if line.strip():
+                rows.append(_jsonl_row(spec, line, lines.count, tz, shown))
     store = q(f"_t_{spec.name}")
     cols = ", ".join(f"{q(c.name)} {c.sql_type}" for c in spec.columns)
     conn.execute(f"CREATE OR REPLACE TABLE {store} ({cols})")
@@ -360,13 +475,3 @@ def _jsonl_row(spec: TableSpec, line: str, line_no: int, tz: tzinfo, shown: str)
             raise DataError(shown, error, line=line_no, column=col.name)
         values.append(value)
     return tuple(values)
-
-
-def _first_undecodable_line(path: Path) -> int | None:
-    with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return line_no
-    return None

@@ -17,6 +17,11 @@ type           accepted text                                loaded as
 
 ``required`` means the column must be in the header; ``nullable`` means a cell may be
 empty. Extra columns are allowed and kept as text.
+
+Values that cannot be true are errors naming file, line and column: a negative amount or
+count, an amount above ``MAX_AMOUNT`` (a typo or a hostile file, never a real figure),
+an event before the one it follows (activated before signing up, answered before the
+ticket was opened, an experiment ending before it started).
 """
 
 from __future__ import annotations
@@ -102,6 +107,11 @@ def _text(name: str) -> Column:
 
 _COUNT = {"min": 0}
 
+MAX_AMOUNT = 1e15
+"""Largest money amount accepted in any currency unit; sums of such amounts stay finite."""
+
+_MONEY = {"min": 0, "max": MAX_AMOUNT}
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
@@ -142,6 +152,13 @@ TABLES: dict[str, TableSpec] = {
                 _c("activated_at", "timestamp", nullable=True),
                 _c("channel", nullable=True),
             ),
+            row_checks=(
+                RowCheck(
+                    column="activated_at",
+                    sql="activated_at < signup_at",
+                    message="activated_at is before signup_at",
+                ),
+            ),
         ),
         TableSpec(
             name="activity",
@@ -153,13 +170,13 @@ TABLES: dict[str, TableSpec] = {
             name="subscriptions",
             file="subscriptions.csv",
             description="monthly recurring revenue per customer and month",
-            columns=(_c("month", "month"), _c("customer_id"), _c("mrr", "float", **_COUNT)),
+            columns=(_c("month", "month"), _c("customer_id"), _c("mrr", "float", **_MONEY)),
         ),
         TableSpec(
             name="marketing_spend",
             file="marketing_spend.csv",
             description="marketing spend per month and channel",
-            columns=(_c("month", "month"), _c("channel"), _c("amount", "float", **_COUNT)),
+            columns=(_c("month", "month"), _c("channel"), _c("amount", "float", **_MONEY)),
         ),
         TableSpec(
             name="tickets",
@@ -229,6 +246,11 @@ TABLES: dict[str, TableSpec] = {
                     sql="conversions > exposures",
                     message="more conversions than exposures",
                 ),
+                RowCheck(
+                    column="ended_on",
+                    sql="ended_on < started_on",
+                    message="ended_on is before started_on",
+                ),
             ),
         ),
         TableSpec(
@@ -269,8 +291,9 @@ TABLES: dict[str, TableSpec] = {
                 _c("month", "month"),
                 _c("kind", choices=("revenue", "cost")),
                 _c("category"),
-                _c("amount", "float"),
-                _c("budget", "float", nullable=True),
+                # a cost or a revenue is never negative: a credit lowers the month's amount
+                _c("amount", "float", **_MONEY),
+                _c("budget", "float", nullable=True, **_MONEY),
             ),
         ),
         TableSpec(

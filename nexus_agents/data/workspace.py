@@ -263,7 +263,14 @@ class Workspace:
                         if signature is None:
                             create_empty(db, spec)
                         else:
-                            load_table(db, spec, path, self.tz, shown=f"{DATA_DIR}/{spec.file}")
+                            load_table(
+                                db,
+                                spec,
+                                path,
+                                self.tz,
+                                shown=f"{DATA_DIR}/{spec.file}",
+                                max_file_mb=self.config.data.max_file_mb,
+                            )
                     except BaseException:
                         # a half-loaded table must not be visible to later cursors
                         db.execute(f"DROP VIEW IF EXISTS {q(spec.name)}")

@@ -466,6 +466,26 @@ def _support(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@_handles("SlaBreachAlertNarrative")
+def _sla_alert(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
+    count = int(facts.get("breaching_count") or 0)
+    ids = [str(t.get("id")) for t in _dicts(facts.get("breaching"))][:5]
+    return {
+        "summary": f"{count} ticket(s) waiting more than {_num(facts.get('sla_hours'))} h for a "
+        f"first response (oldest {_num(facts.get('oldest_waited_hours'))} h).",
+        "urgency": "high" if count >= 5 else ("medium" if count else "low"),
+        "customer_impact": "Customers are waiting past the promised first-response time."
+        if count
+        else "No customer is waiting past the first-response time.",
+        "next_steps": [
+            _action(f"Answer tickets {', '.join(ids)} now", "Support Responder", "today")
+        ]
+        if ids
+        else [],
+        "notes": [],
+    }
+
+
 @_handles("HealthStatusNarrative")
 def _health(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
     uptime, target = facts.get("uptime_pct"), facts.get("uptime_target_pct") or 99.9

@@ -17,15 +17,27 @@ def two_sided_p(z: float) -> float:
     return min(1.0, max(0.0, math.erfc(abs(z) / math.sqrt(2.0))))
 
 
+def finite(value: float | None) -> float | None:
+    """``value``, or None when it is inf or NaN (an overflow is "not available", not inf)."""
+    return value if value is None or math.isfinite(value) else None
+
+
 def ratio(numerator: float, denominator: float) -> float | None:
-    """``numerator / denominator``; None when the denominator is zero."""
-    return None if denominator == 0 else numerator / denominator
+    """``numerator / denominator``; None when the denominator is zero or the result
+    is not a finite number."""
+    if denominator == 0:
+        return None
+    try:
+        return finite(numerator / denominator)
+    except OverflowError:
+        return None
 
 
 def pct(numerator: float, denominator: float) -> float | None:
-    """Percentage ``100 * numerator / denominator``; None when the denominator is zero."""
+    """Percentage ``100 * numerator / denominator``; None when the denominator is zero or
+    the result is not a finite number."""
     value = ratio(numerator, denominator)
-    return None if value is None else 100.0 * value
+    return None if value is None else finite(100.0 * value)
 
 
 def mean(values: Sequence[float]) -> float | None:

@@ -20,8 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nexus_agents.data.schema import MAX_AMOUNT
 from nexus_agents.tools._dates import Month, add_months, month_label, months_between
-from nexus_agents.tools._math import least_squares, pct, r_squared
+from nexus_agents.tools._math import least_squares, pct, r_squared, ratio
 from nexus_agents.tools.base import tool
 
 # --- MRR -------------------------------------------------------------------------------
@@ -30,11 +31,11 @@ from nexus_agents.tools.base import tool
 class SubscriptionRecord(BaseModel):
     """A customer's MRR in a month (several rows of one customer and month are added)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
 
     month: Month = Field(description="YYYY-MM or a date in that month")
     customer_id: str
-    mrr: float = Field(ge=0)
+    mrr: float = Field(ge=0, le=MAX_AMOUNT)
 
 
 class MrrMonth(BaseModel):
@@ -206,10 +207,10 @@ def mrr_report(args: MrrInput) -> MrrOutput:
 
 
 class SeriesPoint(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     month: Month = Field(description="YYYY-MM or a date in that month")
-    value: float
+    value: float = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)
 
 
 class ForecastInput(BaseModel):
@@ -240,13 +241,13 @@ def forecast_monthly(args: ForecastInput) -> Forecast:
 
 
 class FinanceRecord(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
 
     month: Month = Field(description="YYYY-MM or a date in that month")
     kind: Literal["revenue", "cost"]
     category: str
-    amount: float
-    budget: float | None = None
+    amount: float = Field(ge=0, le=MAX_AMOUNT)
+    budget: float | None = Field(default=None, ge=0, le=MAX_AMOUNT)
 
 
 class VarianceLine(BaseModel):
@@ -318,8 +319,10 @@ def budget_variance(args: BudgetVarianceInput) -> BudgetVarianceOutput:
 
 
 class UnitEconomicsInput(BaseModel):
-    cac: float = Field(ge=0, description="customer acquisition cost")
-    arpa: float = Field(ge=0, description="average revenue per account per month")
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    cac: float = Field(ge=0, le=MAX_AMOUNT, description="customer acquisition cost")
+    arpa: float = Field(ge=0, le=MAX_AMOUNT, description="average revenue per account per month")
     gross_margin: float = Field(gt=0, le=1, description="fraction, e.g. 0.8")
     monthly_churn: float | None = Field(
         default=None, ge=0, le=1, description="fraction of customers lost per month"
@@ -340,20 +343,26 @@ def unit_economics(args: UnitEconomicsInput) -> UnitEconomicsOutput:
     """
     reasons: list[str] = []
     margin_revenue = args.arpa * args.gross_margin
-    payback = None if margin_revenue == 0 else args.cac / margin_revenue
-    if payback is None:
+    payback = ratio(args.cac, margin_revenue)
+    if margin_revenue == 0:
         reasons.append("ARPA is 0: payback never happens")
+    elif payback is None:
+        reasons.append("n/a: payback is too large to be a number")
     ltv = None
     if args.monthly_churn is None:
         reasons.append("no churn rate given: LTV not computed")
     elif args.monthly_churn == 0:
         reasons.append("zero churn: LTV is unbounded")
     else:
-        ltv = margin_revenue / args.monthly_churn
-    ratio = None
+        ltv = ratio(margin_revenue, args.monthly_churn)
+        if ltv is None:
+            reasons.append("n/a: LTV is too large to be a number (churn near 0)")
+    ltv_cac = None
     if ltv is not None:
         if args.cac == 0:
             reasons.append("CAC is 0: LTV:CAC undefined")
         else:
-            ratio = ltv / args.cac
-    return UnitEconomicsOutput(payback_months=payback, ltv=ltv, ltv_to_cac=ratio, reasons=reasons)
+            ltv_cac = ratio(ltv, args.cac)
+            if ltv_cac is None:
+                reasons.append("n/a: LTV:CAC is too large to be a number (CAC near 0)")
+    return UnitEconomicsOutput(payback_months=payback, ltv=ltv, ltv_to_cac=ltv_cac, reasons=reasons)

@@ -15,6 +15,7 @@ runtime binds it around a run); see ``nexus_agents.data.context``.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ SLA_FIRST_RESPONSE_HOURS = 4.0
 class KPIGroup(BaseModel):
     """The KPI for one group (a service, a channel, a severity ...)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     group: str
     value: float | None
@@ -58,9 +59,10 @@ class KPIGroup(BaseModel):
 
 
 class KPIResult(BaseModel):
-    """One success metric over one period, judged against its target."""
+    """One success metric over one period, judged against its target. Never inf or NaN:
+    a value that overflows is None with the reason in ``detail`` ("n/a: ...")."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     key: str
     name: str
@@ -165,6 +167,25 @@ class KPIContext:
         breakdown: list[KPIGroup] | None = None,
     ) -> KPIResult:
         target = float(self.targets.get(kpi.key, kpi.target))
+        overflowed = [
+            name
+            for name, number in (
+                ("value", value),
+                ("numerator", numerator),
+                ("denominator", denominator),
+            )
+            if not _finite(number)
+        ]
+        if overflowed:
+            # e.g. a revenue near the float limit: ROI is not a number, not "inf % met"
+            value = numerator = denominator = None
+            detail = f"n/a: {' and '.join(overflowed)} not a finite number; {detail}"
+        groups = [
+            g
+            if _finite(g.value) and _finite(g.numerator) and _finite(g.denominator)
+            else g.model_copy(update={"value": None, "numerator": None, "denominator": None})
+            for g in breakdown or []
+        ]
         return KPIResult(
             key=kpi.key,
             name=kpi.name,
@@ -180,11 +201,15 @@ class KPIContext:
             denominator=denominator,
             sample_size=sample_size,
             detail=detail,
-            breakdown=breakdown or [],
+            breakdown=groups,
         )
 
 
 # --- pure arithmetic -------------------------------------------------------------------
+
+
+def _finite(number: float | None) -> bool:
+    return number is None or math.isfinite(number)
 
 
 def judge(value: float | None, target: float, comparator: Comparator) -> Status:
@@ -206,8 +231,12 @@ def nps_value(promoters: int, detractors: int, responses: int) -> float | None:
 
 
 def relative_change_pct(previous: float, current: float) -> float | None:
-    """(current - previous) / previous in %; None when previous is zero."""
-    return None if previous == 0 else 100.0 * (current - previous) / previous
+    """(current - previous) / previous in %; None when previous is zero or the change is
+    not a finite number."""
+    if previous == 0:
+        return None
+    change = 100.0 * (current - previous) / previous
+    return change if math.isfinite(change) else None
 
 
 def ltv_to_cac(
@@ -373,30 +402,41 @@ def activation_rate(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
 
 
 def _retention(ctx: KPIContext, kpi: KPIDefinition, days: int) -> KPIResult:
+    """Sign-ups of the period whose day ``days`` is on or before the cut-off: the earlier
+    of as-of and the latest activity date, so days whose data has not arrived yet are not
+    counted as days without activity."""
     if gone := ctx.missing("users", "activity"):
         return ctx.result(kpi, None, detail=gone)
-    eligible, retained, too_recent = ctx.one(
+    today = _day(ctx.as_of)
+    (cutoff,) = ctx.one("SELECT max(active_on) FROM activity WHERE active_on <= ?", [today])
+    eligible, retained, signups = ctx.one(
         "WITH u AS (SELECT DISTINCT user_id, CAST(signup_at AS DATE) AS d FROM users "
-        "  WHERE signup_at >= ? AND signup_at < ?), "
+        "  WHERE signup_at >= ? AND signup_at < ? AND CAST(signup_at AS DATE) <= ?), "
         "e AS (SELECT * FROM u WHERE d + ? <= ?) "
         "SELECT (SELECT count(*) FROM e), "
         "  (SELECT count(*) FROM e WHERE EXISTS (SELECT 1 FROM activity a "
         "     WHERE a.user_id = e.user_id AND a.active_on = e.d + ?)), "
-        "  (SELECT count(*) FROM u) - (SELECT count(*) FROM e)",
-        [ctx.period.start, ctx.period.end, days, _day(ctx.as_of), days],
+        "  (SELECT count(*) FROM u)",
+        [ctx.period.start, ctx.period.end, today, days, cutoff, days],
     )
+    if cutoff is None:
+        return ctx.result(
+            kpi, None, sample_size=0, detail=f"no activity recorded up to as-of {today}"
+        )
+    why = "as-of" if cutoff == today else f"last activity date; as-of {today}"
+    cut = f"cut-off {cutoff} ({why})"
+    too_recent = signups - eligible
     if eligible == 0:
         detail = (
-            "no sign-ups in period"
-            if too_recent == 0
-            else (
-                f"no eligible sign-ups: {too_recent} signed up less than {days} days before as-of"
-            )
+            f"no sign-ups in period; {cut}"
+            if signups == 0
+            else f"no eligible sign-ups: day {days} of all {signups} is after the {cut}"
         )
     else:
         detail = f"{retained} of {eligible} active on day {days}"
         if too_recent:
-            detail += f"; {too_recent} too recent to count"
+            detail += f"; {too_recent} not counted yet (day {days} after the cut-off)"
+        detail += f"; {cut}"
     return ctx.result(
         kpi,
         percent(retained, eligible),
@@ -468,6 +508,16 @@ def portfolio_roi(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
         if value is None
         else f"revenue {revenue:,.2f}, cost {cost:,.2f}"
     )
+    # possible but suspicious: a month with one side only (its costs not booked yet?)
+    one_sided = ctx.conn.execute(
+        "SELECT strftime(month, '%Y-%m'), any_value(kind) FROM finance "
+        "WHERE month >= ? AND month < ? GROUP BY month HAVING count(DISTINCT kind) = 1 "
+        "ORDER BY month",
+        [first, ctx.period.end],
+    ).fetchall()
+    for month, kind in one_sided:
+        missing = "cost" if kind == "revenue" else "revenue"
+        detail += f"; warning: {month} has {kind} but no {missing} rows"
     return ctx.result(
         kpi, value, numerator=revenue - cost, denominator=cost, sample_size=int(n), detail=detail
     )

@@ -3,7 +3,10 @@
 A user is retained at day N when active exactly N days after the sign-up date (the KPI
 definition of D7 / D30). With week offsets, a user is retained at week N when active on
 any of days 7N .. 7N+6 after sign-up. A user counts for an offset only once the whole
-offset has passed at ``as_of`` (eligible); users who sign up after ``as_of`` are ignored.
+offset has passed by the cut-off (eligible): the earlier of ``as_of`` and the latest day
+present in the activity data, so a report taken before the activity of its last days
+has arrived does not count those days as inactive. Users who sign up after ``as_of``
+are ignored.
 """
 
 from __future__ import annotations
@@ -62,6 +65,11 @@ class CohortCurve(BaseModel):
 class RetentionOutput(BaseModel):
     offset_unit: Literal["day", "week"]
     flag_offset: int
+    cutoff: str | None = Field(
+        default=None,
+        description="last day counted (ISO date): the earlier of as_of and the latest "
+        "activity date; None when there is no activity up to as_of",
+    )
     cohorts: list[CohortCurve] = Field(description="oldest cohort first")
     flagged: list[str] = Field(description="labels of cohorts with a retention dip")
 
@@ -82,7 +90,7 @@ def retention_cohorts(args: RetentionInput) -> RetentionOutput:
     """Cohort retention curves by sign-up week or month, and cohorts with a retention dip.
 
     For each cohort and offset (days by default: 1, 7, 14, 30): eligible users (the offset
-    has passed at as_of), users active exactly that many days after their sign-up date,
+    has passed by the cut-off: the earlier of as_of and the latest activity date), users active exactly that many days after their sign-up date,
     and the percentage. A cohort is flagged when its retention at flag_offset (default
     day 7) is more than dip_points (default 10) percentage points below the mean of the
     other cohorts; only cohorts with at least min_eligible eligible users are compared.
@@ -94,6 +102,7 @@ def retention_cohorts(args: RetentionInput) -> RetentionOutput:
     for a in args.activity:
         if a.active_on <= today:
             active[a.user_id].add(a.active_on)
+    cutoff = max((d for days in active.values() for d in days), default=None)
     cohorts: dict[str, list[UserRecord]] = defaultdict(list)
     starts: dict[str, date] = {}
     seen: set[str] = set()
@@ -116,7 +125,10 @@ def retention_cohorts(args: RetentionInput) -> RetentionOutput:
         for offset in offsets:
             eligible = retained = 0
             for signup, days in members:
-                if signup + timedelta(days=_span(offset, args.offset_unit)) > today:
+                if (
+                    cutoff is None
+                    or signup + timedelta(days=_span(offset, args.offset_unit)) > cutoff
+                ):
                     continue
                 eligible += 1
                 retained += _retained(days, offset, args.offset_unit)
@@ -138,7 +150,7 @@ def retention_cohorts(args: RetentionInput) -> RetentionOutput:
                 gap_points=None,
             )
         )
-    return _flag_dips(curves, args)
+    return _flag_dips(curves, args, cutoff)
 
 
 def _flag_offset(args: RetentionInput) -> int:
@@ -147,7 +159,9 @@ def _flag_offset(args: RetentionInput) -> int:
     return 7 if args.offset_unit == "day" else 1
 
 
-def _flag_dips(curves: list[CohortCurve], args: RetentionInput) -> RetentionOutput:
+def _flag_dips(
+    curves: list[CohortCurve], args: RetentionInput, cutoff: date | None
+) -> RetentionOutput:
     flag_offset = _flag_offset(args)
     values: dict[str, float] = {}
     for curve in curves:
@@ -171,6 +185,7 @@ def _flag_dips(curves: list[CohortCurve], args: RetentionInput) -> RetentionOutp
     return RetentionOutput(
         offset_unit=args.offset_unit,
         flag_offset=flag_offset,
+        cutoff=None if cutoff is None else cutoff.isoformat(),
         cohorts=out,
         flagged=[c.cohort for c in out if c.flagged],
     )

@@ -46,7 +46,7 @@ WITH u AS (
         c.d + CAST(o.k * $width AS INTEGER) AS lo,
         c.d + CAST(o.k * $width + $extra AS INTEGER) AS hi
     FROM c CROSS JOIN o
-    WHERE c.d + CAST(o.k * $width + $extra AS INTEGER) <= $today
+    WHERE c.d + CAST(o.k * $width + $extra AS INTEGER) <= $cutoff
 ), hits AS (
     SELECT DISTINCT p.user_id, p.k FROM p JOIN activity a
         ON a.user_id = p.user_id AND a.active_on >= p.lo AND a.active_on <= p.hi
@@ -82,12 +82,17 @@ def retention_cohorts_sql(
     today = settings.as_of.date() if isinstance(settings.as_of, datetime) else settings.as_of
     offsets = sorted({*settings.offsets, _flag_offset(settings)})
     width, extra = _SPAN[settings.offset_unit]
+    last = conn.execute(
+        "SELECT max(active_on) FROM activity WHERE active_on <= $today", {"today": today}
+    ).fetchone()
+    cutoff: date | None = last[0] if last else None
     rows = conn.execute(
         _QUERY,
         {
             "first": signed_up_from,
             "end": signed_up_before,
             "today": today,
+            "cutoff": cutoff,
             "cohort": settings.cohort,
             "offsets": offsets,
             "width": width,
@@ -103,7 +108,7 @@ def retention_cohorts_sql(
             members[cohort] = int(n)
         elif part == "p":
             counts[(cohort, int(k))] = (int(n), int(m))
-    return _flag_dips(list(_curves(members, counts, offsets, settings)), settings)
+    return _flag_dips(list(_curves(members, counts, offsets, settings)), settings, cutoff)
 
 
 def _curves(

@@ -19,8 +19,9 @@ Targets (playbook and REFERENCE.md):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -132,6 +133,35 @@ def check_ticket(ticket: Ticket, as_of: datetime, target_hours: float) -> Ticket
         elapsed_minutes=_minutes(elapsed),
         minutes_left=None if breached else _minutes(target - elapsed),
     )
+
+
+class _OpenTicket(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+
+
+T = TypeVar("T", bound=_OpenTicket)
+
+
+def waiting_past_sla(
+    tickets: Iterable[T], as_of: datetime, target_hours: float = TICKET_FIRST_RESPONSE_HOURS
+) -> list[T]:
+    """Tickets breaching the first-response SLA right now, oldest first: created by
+    ``as_of``, neither answered nor resolved by then, and waiting longer than the target."""
+    target = timedelta(hours=target_hours)
+    found = [
+        t
+        for t in tickets
+        if t.created_at <= as_of
+        and (t.first_response_at is None or t.first_response_at > as_of)
+        and (t.resolved_at is None or t.resolved_at > as_of)
+        and as_of - t.created_at > target
+    ]
+    return sorted(found, key=lambda t: t.created_at)
 
 
 @tool()

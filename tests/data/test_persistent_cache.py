@@ -23,9 +23,9 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = loader.load_table
 
-    def counting(conn, spec, path, tz, *, shown):  # type: ignore[no-untyped-def]
+    def counting(conn, spec, path, tz, **kw):  # type: ignore[no-untyped-def]
         seen.append(spec.name)
-        return real(conn, spec, path, tz, shown=shown)
+        return real(conn, spec, path, tz, **kw)
 
     monkeypatch.setattr(loader, "load_table", counting)
     return seen

@@ -203,3 +203,176 @@ def test_numbers_outside_plain_decimal_notation_are_rejected(tmp_path: Path, cel
     with pytest.raises(DataError) as err:
         subscription_rows(Workspace(tmp_path))
     assert (err.value.line, err.value.column) == (3, "mrr")
+
+
+# --- impossible values, overflows, hostile sizes and line endings (issue 19, item 8) -------
+
+USERS_HEADER = "user_id,signup_at,activated_at,channel\n"
+FINANCE_HEADER = "month,kind,category,amount,budget\n"
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "line", "column", "fragment"),
+    [
+        (
+            "users.csv",
+            USERS_HEADER + "u1,2026-03-01T10:00:00,2026-03-01T11:00:00,ads\n"
+            "u2,2026-03-02T10:00:00,2026-03-01T09:00:00,ads\n",
+            3,
+            "activated_at",
+            "activated_at is before signup_at",
+        ),
+        (
+            "finance.csv",
+            FINANCE_HEADER + "2026-03,revenue,sales,1000,\n2026-03,cost,hosting,-250,\n",
+            3,
+            "amount",
+            "must be >= 0",
+        ),
+        (
+            "finance.csv",
+            FINANCE_HEADER + "2026-03,revenue,sales,1e308,\n",
+            2,
+            "amount",
+            "<= 1e+15",
+        ),
+        (
+            "finance.csv",
+            FINANCE_HEADER + "2026-03,cost,hosting,10,-5\n",
+            2,
+            "budget",
+            "must be >= 0",
+        ),
+        (
+            "experiments.csv",
+            "experiment_id,variant,exposures,conversions,started_on,ended_on\n"
+            "e1,control,10,1,2026-03-10,2026-03-01\n",
+            2,
+            "ended_on",
+            "ended_on is before started_on",
+        ),
+    ],
+)
+def test_impossible_values_are_errors_naming_file_line_and_column(
+    file: str, content: str, line: int, column: str, fragment: str
+) -> None:
+    ws = workspace_with({file: content})
+    with pytest.raises(DataError) as caught:
+        load(ws, file.split(".")[0])
+    err = caught.value
+    assert (err.file, err.line, err.column) == (f"data/{file}", line, column), str(err)
+    assert fragment in str(err)
+
+
+def test_a_ratio_that_overflows_is_na_with_the_reason_never_inf() -> None:
+    from nexus_agents.periods import parse_period
+    from nexus_agents.tools.kpis import compute_kpi
+
+    # both amounts are allowed; their ratio is not a float (100 x 1e15 / 1e-300)
+    ws = workspace_with(
+        {"finance.csv": FINANCE_HEADER + "2026-03,revenue,sales,1e15,\n2026-03,cost,fees,1e-300,\n"}
+    )
+    roi = compute_kpi(ws, "portfolio_roi", parse_period("2026-03"), ws.now())
+    assert roi.value is None and roi.status == "no_data"
+    assert roi.detail.startswith("n/a: value not a finite number")
+    assert "inf" not in roi.model_dump_json().lower()
+    assert roi.to_kpi_value().meets_target is None
+
+
+def test_tool_ratios_that_overflow_are_none_with_a_reason() -> None:
+    from nexus_agents.tools.finance import UnitEconomicsInput, unit_economics
+
+    out = unit_economics(
+        UnitEconomicsInput(cac=1e-300, arpa=1e15, gross_margin=1, monthly_churn=1e-300)
+    )
+    assert out.ltv is None and out.ltv_to_cac is None
+    assert any("LTV is too large" in r for r in out.reasons)
+    with pytest.raises(ValueError):
+        UnitEconomicsInput(cac=float("inf"), arpa=1, gross_margin=0.5)
+
+
+def test_mixed_line_endings_read_fine() -> None:
+    content = (
+        USERS_HEADER.encode()
+        + b"u1,2026-03-01T10:00:00,,ads\n"
+        + b"u2,2026-03-01T10:00:00,,ads\r\n"  # one CRLF row appended to an LF file
+        + b'u3,2026-03-01T10:00:00,,"two\r\nlines"\n'
+    )
+    ws = workspace_with({"users.csv": content})
+    with ws.connect(["users"]) as conn:
+        rows = conn.execute("SELECT user_id, channel FROM users").fetchall()
+    assert rows == [("u1", "ads"), ("u2", "ads"), ("u3", "two\r\nlines")]
+
+
+def test_mixed_line_endings_with_a_broken_row_name_its_line() -> None:
+    content = (
+        USERS_HEADER.encode()
+        + b"u1,2026-03-01T10:00:00,,ads\r\n"
+        + b"u2,2026-03-01T10:00:00,,ads\n"
+        + b"u3,2026-03-01T10:00:00\n"  # too few fields
+    )
+    ws = workspace_with({"users.csv": content})
+    with pytest.raises(DataError) as caught:
+        load(ws, "users")
+    assert caught.value.line == 4 and "expected 4 fields, found 2" in str(caught.value)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_50_mb_field_of_commas_is_refused_with_its_line_in_bounded_memory(
+    quoted: bool,
+) -> None:
+    import tracemalloc
+
+    field = "," * 50_000_000
+    ws = workspace_with(
+        {
+            "users.csv": USERS_HEADER
+            + "u1,2026-03-01T10:00:00,,ads\n"
+            + "u2,2026-03-01T10:00:00,,"
+            + (f'"{field}"' if quoted else field)
+            + "\n"
+        }
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as caught:
+            load(ws, "users")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.line == 3 and "limit for one record" in str(caught.value)
+    assert peak < 64 * 2**20  # Python-side; DuckDB never sees the line
+
+
+def test_a_long_json_lines_line_is_refused_with_its_line() -> None:
+    text = '{"id": "F1", "source": "web", "created_at": "2026-03-01T10:00:00", "text": "ok"}\n'
+    huge = '{"id": "F2", "source": "web", "created_at": "2026-03-01", "text": "' + "x" * 2**21
+    ws = workspace_with({"feedback.jsonl": text + huge + '"}\n'})
+    with pytest.raises(DataError) as caught:
+        load(ws, "feedback")
+    assert caught.value.line == 2 and "limit for one record" in str(caught.value)
+
+
+def test_a_file_over_the_configured_size_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "nexus.toml").write_text("[data]\nmax_file_mb = 1\n", encoding="utf-8")
+    rows = "".join(f"u{i},2026-03-01T10:00:00,,ads\n" for i in range(60_000))
+    (tmp_path / "data" / "users.csv").write_text(USERS_HEADER + rows, encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load(Workspace(tmp_path, load_config(tmp_path, env={})), "users")
+    assert caught.value.file == "data/users.csv" and "max_file_mb" in str(caught.value)
+
+
+def test_a_month_with_revenue_but_no_cost_is_flagged_in_the_roi_detail() -> None:
+    from nexus_agents.periods import parse_period
+    from nexus_agents.tools.kpis import compute_kpi
+
+    ws = workspace_with(
+        {
+            "finance.csv": FINANCE_HEADER + "2026-01,revenue,sales,100,\n2026-01,cost,fees,50,\n"
+            "2026-02,revenue,sales,120,\n"
+        }
+    )
+    roi = compute_kpi(ws, "portfolio_roi", parse_period("2026-Q1"), ws.now())
+    assert roi.value == pytest.approx(340.0)  # (220 - 50) / 50: February's cost is missing
+    assert "warning: 2026-02 has revenue but no cost rows" in roi.detail

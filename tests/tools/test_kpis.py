@@ -66,6 +66,7 @@ FILES: dict[str, str | bytes] = {
         u3,2026-11-10
         u4,2026-11-10
         u2,2026-12-01
+        u9,2026-12-05
         """,
     "subscriptions.csv": """
         month,customer_id,mrr
@@ -197,8 +198,12 @@ def test_retention_exact_day_and_eligibility(report, ws: Workspace) -> None:  # 
     assert d7.value == pytest.approx(200 / 3)
     d30 = report["retention_d30"]
     assert (d30.numerator, d30.denominator) == (1, 3)  # only u2 on Dec 1
+    assert "cut-off 2026-12-05 (as-of)" in d30.detail
     earlier = compute_kpi(ws, "retention_d30", NOV, datetime(2026, 12, 2, 8, 0))
-    assert (earlier.numerator, earlier.denominator) == (1, 2)  # u4 (Dec 3) not yet eligible
+    # as of Dec 2 the activity data ends on Dec 1: u3's day 30 (Dec 2) and u4's (Dec 3)
+    # are after that cut-off and not counted yet (before: u3 counted as not retained)
+    assert (earlier.numerator, earlier.denominator) == (1, 1)
+    assert "cut-off 2026-12-01 (last activity date; as-of 2026-12-02)" in earlier.detail
     none_yet = compute_kpi(ws, "retention_d30", NOV, datetime(2026, 11, 20))
     assert none_yet.status == "no_data" and "eligible" in none_yet.detail
 
@@ -332,3 +337,10 @@ def test_uptime_is_a_percentage(write_ws, checks: list[tuple[str, bool]]) -> Non
     assert r.value is not None and 0.0 <= r.value <= 100.0
     assert r.value == pytest.approx(100 * sum(ok for _, ok in checks) / len(checks))
     assert all(g.value is not None and 0 <= g.value <= 100 for g in r.breakdown)
+
+
+def test_a_change_that_overflows_is_none_not_inf() -> None:
+    from nexus_agents.tools.kpis import relative_change_pct
+
+    assert relative_change_pct(5e-324, 1e300) is None
+    assert relative_change_pct(50.0, 75.0) == pytest.approx(50.0)

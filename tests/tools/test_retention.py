@@ -30,6 +30,7 @@ ACTIVITY = (
     + act("e", "2026-03-16")  # day 7
     + act("g", "2026-03-28")  # day 1
     + act("h", "2026-04-03")
+    + act("z", "2026-03-31")  # the activity data reaches as-of (see the cut-off test)
 )
 AS_OF = "2026-03-31T18:00:00"
 
@@ -89,3 +90,23 @@ def test_empty_input() -> None:
         RetentionInput.model_validate({"users": [], "activity": [], "as_of": AS_OF})
     )
     assert out.cohorts == [] and out.flagged == []
+
+
+def test_days_after_the_last_activity_date_are_not_counted_yet() -> None:
+    # The activity export ends on 03-12 although the report is taken on 03-31: users whose
+    # day 7 falls after 03-12 are not eligible (they would all count as lost otherwise).
+    early = [a for a in ACTIVITY if a["active_on"] <= "2026-03-12"]
+    out = run(activity=early)
+    assert out.cutoff == "2026-03-12"
+    w10, w11 = ({p.offset: p for p in c.points} for c in out.cohorts[:2])
+    # day 7 <= 03-12: a (03-02), b (03-03), c (03-04), d (03-05); all of W11 is later
+    assert (w10[7].eligible, w10[7].retained) == (4, 2)
+    assert (w11[7].eligible, w11[7].retention_pct) == (0, None)
+    assert w11[1].eligible == 2  # day 1 of 03-09 and 03-10 is on or before 03-12
+    assert run().cutoff == "2026-03-31"
+
+
+def test_no_activity_up_to_as_of_means_nobody_is_eligible() -> None:
+    out = run(activity=act("h", "2026-04-03"))  # only after as-of
+    assert out.cutoff is None
+    assert all(p.eligible == 0 and p.retention_pct is None for c in out.cohorts for p in c.points)

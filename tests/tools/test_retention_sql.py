@@ -182,3 +182,12 @@ def test_random_logs_match_the_tool(conn: duckdb.DuckDBPyConnection, seed: int) 
     ):
         fast, reference = both(conn, as_of=as_of, **window, **settings)
         assert fast == reference, settings
+
+
+def test_the_cut_off_is_the_last_activity_date_in_both(conn: duckdb.DuckDBPyConnection) -> None:
+    fill(conn, HAND_USERS, [a for a in HAND_ACTIVITY if a[1] <= date(2026, 3, 12)])
+    fast, reference = both(conn, min_eligible=1)
+    assert fast == reference and fast is not None
+    assert fast.cutoff == "2026-03-12"
+    day7 = {c.cohort: next(p for p in c.points if p.offset == 7) for c in fast.cohorts}
+    assert day7["2026-W10"].eligible == 3  # a, b, c; d's day 7 (03-15) is after the cut-off

@@ -45,6 +45,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "quarterly",
     "incidents",
     "preconditions",
+    "support",
 )
 
 

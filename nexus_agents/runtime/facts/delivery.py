@@ -490,6 +490,20 @@ def _flaggable(ctx: FactsContext, item_id: str) -> tuple[bool | None, str]:
     return None, "item not in the backlog"
 
 
+def _failed_deploys(ctx: FactsContext) -> str:
+    """'api 1.6, web 2.0' from a deploy_failure trigger of the pipeline watch, else ''."""
+    trigger = ctx.inputs.get("trigger")
+    if not isinstance(trigger, dict) or trigger.get("kind") != "deploy_failure":
+        return ""
+    found = (trigger.get("details") or {}).get("deployments") or []
+    names = [
+        f"{d.get('service', '')} {d.get('version') or ''}".strip()[:80]
+        for d in found[:10]
+        if isinstance(d, dict)
+    ]
+    return ", ".join(n for n in names if n)
+
+
 @facts_builder("deploy_decision")
 def deploy_decision(ctx: FactsContext) -> FactBundle:
     """Readiness, recent change failure rate, deploys per day and whether a flag fits."""
@@ -505,9 +519,15 @@ def deploy_decision(ctx: FactsContext) -> FactBundle:
         triage = run_artifact(ctx, "incident_triage")
         item_id = str(_facts(triage).get("incident_id") or "incident")
         readiness = "READY"
+    failed_deploys = _failed_deploys(ctx) if not item_id else ""
+    if failed_deploys:
+        # The pipeline watch (a deploy_failure trigger): decide on rolling back the failed
+        # deployment, which returns to a version that already ran, so no release gate.
+        item_id, readiness, rollback = failed_deploys, "READY", True
     if not item_id:
         raise ConfigError(
-            "deploy_decision needs a release_readiness earlier in the run or inputs.item_id"
+            "deploy_decision needs a release_readiness earlier in the run, inputs.item_id "
+            "or a deploy_failure trigger"
         )
     end = ctx.as_of
     start = end - timedelta(days=CFR_WINDOW_DAYS)
