@@ -100,14 +100,22 @@ class Artifact(BaseModel):
         narrative: Narrative | dict[str, Any],
         meta: ArtifactMeta | dict[str, Any] | None = None,
     ) -> Artifact:
-        """Build the artifact from code-computed facts and the model's narrative."""
-        return cls.model_validate(
+        """Build the artifact from code-computed facts and the model's narrative.
+
+        A number the narrative states for a fact must agree with it (``ValueError``
+        naming the fact, the stated and the true value; see ``artifacts.numbers``).
+        """
+        from nexus_agents.artifacts.numbers import check_narrative_numbers
+
+        artifact = cls.model_validate(
             {
                 "facts": facts if facts is not None else {},
                 "narrative": narrative,
                 "meta": meta if meta is not None else {},
             }
         )
+        check_narrative_numbers(artifact.facts, artifact.narrative)
+        return artifact
 
     def to_markdown(self) -> str:
         """Render as Markdown; subclasses override for a richer layout."""

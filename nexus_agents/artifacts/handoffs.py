@@ -5,6 +5,9 @@ QA rules enforced here (by code, not by the model):
 * the verdict defaults to FAIL;
 * a PASS without passing evidence for every acceptance criterion, or with open issues,
   is turned into a FAIL and the reason is appended to the notes;
+* evidence counts only when it cites items of the facts' ``evidence`` (gathered by code):
+  a criterion marked pass that cites none, cites an unknown id or a failing item is not
+  evidenced;
 * at most ``MAX_ATTEMPTS`` attempts, then an :class:`Escalation`.
 """
 
@@ -29,6 +32,7 @@ __all__ = [
     "EscalationFacts",
     "EscalationNarrative",
     "EscalationOption",
+    "EvidenceItem",
     "QaFacts",
     "QaFail",
     "QaIssue",
@@ -91,6 +95,18 @@ class StandardHandoff(Artifact):
 # --- QA ------------------------------------------------------------------------------
 
 
+class EvidenceItem(_Part):
+    """Something code observed that QA may cite (by ``id``) as evidence."""
+
+    id: str = Field(max_length=40)
+    source: str = Field(description="where code read it (data file, run step, tool)")
+    detail: str
+    passed: bool | None = Field(
+        default=None, description="True / False for a check; None for an observation"
+    )
+    required: bool = Field(default=False, description="no PASS while this check fails")
+
+
 class QaFacts(Facts):
     task_id: str
     task_description: str
@@ -100,12 +116,18 @@ class QaFacts(Facts):
     max_attempts: int = MAX_ATTEMPTS
     timestamp: str
     acceptance_criteria: list[str] = Field(default_factory=list)
+    evidence: list[EvidenceItem] = Field(
+        default_factory=list, description="what code observed; criteria cite these ids"
+    )
 
 
 class CriterionCheck(_Part):
     criterion: Line
     status: Literal["pass", "fail", "not_verified"]
     evidence: Line = Field(description="what was observed (screenshot, test output, log line)")
+    evidence_refs: list[str] = Field(
+        max_length=10, description="ids of the facts' evidence items that show this criterion"
+    )
 
 
 class QaIssue(_Part):
@@ -139,9 +161,28 @@ def _pass_blockers(facts: QaFacts, narrative: QaNarrative) -> list[str]:
         check = checks.get(criterion.strip().lower())
         if check is None or check.status != "pass" or not check.evidence.strip():
             reasons.append(f"no passing evidence for {criterion!r}")
+    known = {e.id: e for e in facts.evidence}
+    for item in facts.evidence:
+        if item.required and item.passed is False:
+            reasons.append(f"required evidence {item.id} failed ({item.detail})")
     for check in narrative.criteria:
         if check.status != "pass" or not check.evidence.strip():
             reasons.append(f"criterion {check.criterion!r} is {check.status}")
+            continue
+        cited = [known[r] for r in check.evidence_refs if r in known]
+        unknown = [r for r in check.evidence_refs if r not in known]
+        if unknown:
+            reasons.append(
+                f"criterion {check.criterion!r} cites evidence the facts do not have: "
+                + ", ".join(repr(u) for u in unknown)
+            )
+        elif not cited:
+            reasons.append(f"criterion {check.criterion!r} cites no evidence from the facts")
+        failing = [e.id for e in cited if e.passed is False]
+        if failing:
+            reasons.append(
+                f"criterion {check.criterion!r} cites failing evidence: {', '.join(failing)}"
+            )
     if narrative.issues:
         reasons.append(f"{len(narrative.issues)} open issue(s)")
     if not narrative.criteria and not facts.acceptance_criteria:

@@ -7,6 +7,7 @@ Severity rules live in code: the triage decision takes the more severe of the ru
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -188,26 +189,84 @@ class IncidentRecord(Artifact):
 # --- Status page ---------------------------------------------------------------------
 
 
+StatusValue = Literal["investigating", "identified", "monitoring", "resolved"]
+
+_CLAIMS_RESOLVED = re.compile(
+    r"\b(resolved|fixed|restored|back to normal|fully operational|recovered)\b", re.IGNORECASE
+)
+_NEGATED = re.compile(
+    r"(?:\bnot|n't|\bno|\bnever|\buntil|\bonce|\bwhen|\bbefore)\W+(?:\w+\W+){0,2}$", re.IGNORECASE
+)
+_USER_COUNT = re.compile(
+    r"(?<![\w.,])(\d[\d,]*)\s+(?:\w+\s+)?(users?|customers?|people|accounts?)\b", re.IGNORECASE
+)
+
+
 class StatusPageUpdateFacts(Facts):
     incident_id: str
     timestamp: str
     service: str
     severity: Severity
+    status: StatusValue = Field(
+        default="investigating",
+        description="what the run knows (code): resolved only after a verified, deployed fix",
+    )
+    users_affected: int | None = Field(default=None, ge=0, description="None: not measured")
     next_update_at: str = Field(description="15 minutes later while the incident is open")
 
 
 class StatusPageUpdateNarrative(Narrative):
-    status: Literal["investigating", "identified", "monitoring", "resolved"]
     impact: Line
     current_action: Line
     message: Text = Field(description="public text; no internal names, secrets or blame")
 
 
+def _claims_resolved(text: str) -> str | None:
+    """The first unnegated claim that the problem is over (``None`` when there is none)."""
+    for match in _CLAIMS_RESOLVED.finditer(text):
+        if not _NEGATED.search(text[max(0, match.start() - 40) : match.start()]):
+            return match.group(0)
+    return None
+
+
 class StatusPageUpdate(Artifact):
+    """A public status post: status, severity and affected users are facts; the model
+    writes the words, which may not claim more than the facts."""
+
     kind = "status_page_update"
     title = "Status Page Update"
     facts: StatusPageUpdateFacts
     narrative: StatusPageUpdateNarrative
+
+    @model_validator(mode="after")
+    def _states_only_facts(self) -> StatusPageUpdate:
+        text = " ".join(
+            (self.narrative.impact, self.narrative.current_action, self.narrative.message)
+        )
+        if self.facts.status != "resolved":
+            claim = _claims_resolved(text)
+            if claim:
+                raise ValueError(
+                    f"the status is {self.facts.status!r}, not resolved: the public text may not "
+                    f"say {claim!r}"
+                )
+        for match in _USER_COUNT.finditer(text):
+            stated = int(match.group(1).replace(",", ""))
+            known = self.facts.users_affected
+            if known is None:
+                raise ValueError(
+                    f"the public text says {match.group(0)!r}, but the number of affected users "
+                    "is not measured: do not state one"
+                )
+            if stated != known:
+                raise ValueError(
+                    f"the public text says {match.group(0)!r}; the facts say users_affected = {known}"
+                )
+        return self
+
+    @property
+    def status(self) -> StatusValue:
+        return self.facts.status
 
 
 # --- Executive brief (P0) ------------------------------------------------------------

@@ -497,6 +497,12 @@ def _action(step: ActionStep, approving: set[str]) -> NodeBody:
         if store is not None and await store.get_action(key) is not None:
             event = {"step": step.id, "event": "action_skipped", "reason": "already executed"}
             return {"values": {step.id: "done"}, "events": [event]}
+        if step.only_if is not None:
+            actual = state.get("values", {}).get(step.only_if.value)
+            if not step.only_if.accepts(actual):
+                reason = f"{step.only_if.value} is {actual!r}, not {step.only_if.equals!r}"
+                event = {"step": step.id, "event": "action_skipped", "reason": reason}
+                return {"values": {step.id: "skipped"}, "events": [event]}
         if step.requires_approval is not None:
             given = state.get("approvals", {}).get(step.requires_approval)
             if given is None:

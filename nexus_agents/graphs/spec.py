@@ -9,7 +9,7 @@ A spec names a workflow and lists its steps. Each step is one building block:
 - ``approval: {id, decider, question, options, on_timeout, timeout_minutes}``
 - ``subgraph: {id, graph}``
 - ``call: {id, function: pkg.mod:fn}``
-- ``action: {id, kind, from, requires_approval}``
+- ``action: {id, kind, from, requires_approval, only_if: {value, equals}}``
 
 Any step may carry ``next: <step id | end>``; otherwise flow continues with the
 following step of its list. Validation errors are ``SpecError(file, reason, item=step)``.
@@ -178,6 +178,9 @@ class ActionStep(_StepBase):
     )
     source: StepId | None = Field(default=None, alias="from")
     requires_approval: StepId | None = None
+    only_if: UntilCondition | None = Field(
+        default=None, description="the action is skipped unless this state value matches"
+    )
 
 
 Step = Annotated[
@@ -449,6 +452,13 @@ def _check_references(spec: GraphSpec) -> None:
                     raise SpecError(
                         file,
                         f"requires_approval {step.requires_approval!r} is not an approval step",
+                        item=step.id,
+                    )
+                if step.only_if is not None and step.only_if.value not in known_values:
+                    raise SpecError(
+                        file,
+                        f"only_if.value {step.only_if.value!r} is never set by a step nor "
+                        "declared in 'state'",
                         item=step.id,
                     )
 

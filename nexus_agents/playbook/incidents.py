@@ -1,8 +1,9 @@
 """Call steps of incident response: detection, the P3 backlog entry, the fix package and
 the escalation timers.
 
-Step ids of ``graphs/incident_response.yaml`` used here: ``detect``, ``triage`` and the
-mitigation steps listed in ``MITIGATION_STEPS``.
+Step ids of ``graphs/incident_response.yaml`` used here: ``detect``, ``triage``, the
+mitigation steps listed in ``MITIGATION_STEPS``, the ``resolve`` loop, the deploy actions
+(``DEPLOY_STEPS``) and their approvals (``DEPLOY_APPROVALS``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ __all__ = [
 
 DETECT, TRIAGE = "detect", "triage"
 MITIGATION_STEPS = ("rollback", "infra_mitigation", "hotfix_build", "dependency_fallback")
+RESOLVE_LOOP = "resolve"
+DEPLOY_STEPS = ("p0_deploy", "p1_deploy", "deploy_fix")
+DEPLOY_APPROVALS = ("p0_deploy_approval", "p1_deploy_approval")
+LEGAL, FINANCE = "Legal Compliance Checker", "Finance Tracker"
 P0_ESCALATE_AFTER_MIN = 30.0
 P1_ESCALATE_AFTER_MIN = 120.0
 
@@ -34,23 +39,54 @@ P1_ESCALATE_AFTER_MIN = 120.0
 def detect(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     """DETECTION: the alert given to the run (``inputs.alert``), else the workspace data.
 
-    Sets ``detected`` (true/false) and leaves the signal as this step's artifact.
+    Sets ``detected`` (true/false) and leaves the signal as this step's artifact. The
+    alert is checked at the boundary (``receive_alert``): the artifact holds only its
+    known fields, built by code, so no key of the alert can pose as run state.
     """
+    from datetime import UTC
+
+    from nexus_agents.tools.alerts import receive_alert
+
     inputs = state.get("inputs") or {}
-    alert = inputs.get("alert") or inputs.get("trigger")
-    if isinstance(alert, dict) and alert:
-        signal = {"kind": "incident_signal", "source": "alert", **alert}
-        return {"values": {"detected": True}, "artifacts": {ctx.step_id: signal}}
+    given = inputs.get("alert")
+    if given is None:
+        given = inputs.get("trigger")
     workspace = workspace_of(state, ctx)
+    now = now_of(state)
+    if given is not None:
+        moments = [now, *_period_end(state)]  # a replay of a past period is judged by it
+        received = receive_alert(given, now=moments, tz=workspace.tz if workspace else UTC)
+        signal = {
+            "kind": "incident_signal",
+            "source": received.source,
+            "alert": received.as_input(),
+        }
+        return {"values": {"detected": True}, "artifacts": {ctx.step_id: signal}}
     if workspace is None:
         raise ValueError("no alert was given and the run has no workspace to read data from")
     from nexus_agents.checks.uptime import find_incident
 
-    found = find_incident(workspace, now_of(state))
+    found = find_incident(workspace, now)
     if found is None:
         return {"values": {"detected": False}}
-    signal = {"kind": "incident_signal", "source": "uptime_checks", **found.model_dump()}
+    received = receive_alert(found.model_dump(mode="json"), now=now, tz=workspace.tz)
+    signal = {
+        "kind": "incident_signal",
+        "source": "uptime_checks",
+        "alert": received.as_input(),
+        "details": found.details,
+    }
     return {"values": {"detected": True}, "artifacts": {ctx.step_id: signal}}
+
+
+def _period_end(state: dict[str, Any]) -> list[datetime]:
+    from nexus_agents.periods import parse_period
+
+    label = state.get("period") or (state.get("inputs") or {}).get("period")
+    try:
+        return [parse_period(str(label)).end] if label else []
+    except ValueError:
+        return []
 
 
 def _triage(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -62,7 +98,7 @@ def p3_backlog_item(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     """P3: one backlog entry for the next sprint, from the triage decision."""
     facts, narrative, _ = _triage(state)
     signal = artifact(state, DETECT)
-    what = facts.get("signal") or signal.get("summary") or "incident"
+    what = facts.get("signal") or part(signal, "alert").get("summary") or "incident"
     incident_id = facts.get("incident_id") or ""
     entry = {
         "title": f"[P3] {what}"[:200],
@@ -115,9 +151,14 @@ def incident_escalations(
     if revenue:
         out.append(EscalationRule(to="finance_tracker", reason="revenue impact"))
         out.append(EscalationRule(to="studio_producer", reason="revenue impact"))
+    return _unique(out)
+
+
+def _unique(rules: list[EscalationRule]) -> list[EscalationRule]:
+    """One escalation per recipient, the first reason kept."""
     seen: set[str] = set()
     unique = []
-    for rule in out:
+    for rule in rules:
         if rule.to not in seen:
             seen.add(rule.to)
             unique.append(rule)
@@ -144,16 +185,24 @@ def escalation_timers(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]
     values = state.get("values") or {}
     facts, narrative, derived = _triage(state)
     severity = str(derived.get("severity") or values.get("severity") or "")
-    detected = _parse_moment(facts.get("detected_at") or artifact(state, DETECT).get("detected_at"), state, ctx)
+    detected = _parse_moment(
+        facts.get("detected_at") or part(artifact(state, DETECT), "alert").get("detected_at"),
+        state,
+        ctx,
+    )
     minutes = None
     if detected is not None:
         minutes = max(0.0, (now_of(state) - detected).total_seconds() / 60)
+    by_rule = [str(n) for n in facts.get("notify_by_rule") or []]
+    # the alert's flags (rule) always count; the model may add a suspicion, never remove one
     rules = incident_escalations(
         severity,
         minutes,
-        breach=bool(narrative.get("suspected_breach_or_data_loss")),
-        revenue=bool(narrative.get("revenue_impact")),
+        breach=LEGAL in by_rule or bool(narrative.get("suspected_breach_or_data_loss")),
+        revenue=FINANCE in by_rule or bool(narrative.get("revenue_impact")),
     )
+    rules = _unique([*rules, *_unresolved(state, derived, severity)])
+    resolved = _fix_shipped(state)
     notice = {
         "kind": "incident_escalation",
         "incident_id": facts.get("incident_id"),
@@ -161,7 +210,53 @@ def escalation_timers(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]
         "minutes_open": None if minutes is None else round(minutes, 1),
         "escalations": [r.model_dump() for r in rules],
     }
+    notice["resolution"] = "fix_deployed" if resolved else "unresolved"
     return {
         "artifacts": {ctx.step_id: notice},
-        "values": {"escalation_needed": bool(rules), "escalated_to": [r.to for r in rules]},
+        "values": {
+            "escalation_needed": bool(rules),
+            "escalated_to": [r.to for r in rules],
+            "resolution": notice["resolution"],
+        },
     }
+
+
+def _fix_shipped(state: dict[str, Any]) -> bool:
+    values = state.get("values") or {}
+    return values.get("fix_verdict") == "PASS" and any(
+        values.get(step) == "done" for step in DEPLOY_STEPS
+    )
+
+
+def _authority(derived: dict[str, Any], severity: str) -> str:
+    """The decision authority as an agent slug (``Studio Producer`` -> ``studio_producer``)."""
+    from nexus_agents.artifacts.incidents import DECISION_AUTHORITY
+
+    by_severity = {str(k): v for k, v in DECISION_AUTHORITY.items()}
+    name = str(derived.get("decision_authority") or by_severity.get(severity) or "Studio Producer")
+    return name.lower().replace(" ", "_")
+
+
+def _unresolved(state: dict[str, Any], derived: dict[str, Any], severity: str) -> list[EscalationRule]:
+    """Escalations for a fix that did not ship: verification exhausted, or a deploy
+    approval nobody gave (an unattended run takes the safe default, reject)."""
+    from nexus_agents.graphs.approvals import TIMEOUT_DECIDER
+
+    values = state.get("values") or {}
+    out: list[EscalationRule] = []
+    if values.get(RESOLVE_LOOP) == "exhausted":
+        out.append(
+            EscalationRule(
+                to=_authority(derived, severity),
+                reason="the mitigation failed verification on every attempt; nothing was deployed",
+            )
+        )
+    for gate, decision in (state.get("approvals") or {}).items():
+        if gate in DEPLOY_APPROVALS and decision.get("decided_by") == TIMEOUT_DECIDER:
+            out.append(
+                EscalationRule(
+                    to=_authority(derived, severity),
+                    reason=f"the verified fix waits for a deploy approval ({gate}); none was given",
+                )
+            )
+    return out

@@ -262,11 +262,22 @@ def _qa(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
         f"{title} works as described",
         "Automated tests pass",
     ]
+    # cite what code observed: every evidence item of the facts that did not fail
+    refs = [
+        str(e.get("id"))
+        for e in facts.get("evidence") or []
+        if isinstance(e, dict) and e.get("passed") is not False
+    ][:10]
     if attempt <= author.scenario.qa_failures:
         return {
             "verdict": "FAIL",
             "criteria": [
-                {"criterion": c, "status": "fail" if i == 0 else "pass", "evidence": "test run log"}
+                {
+                    "criterion": c,
+                    "status": "fail" if i == 0 else "pass",
+                    "evidence": "test run log",
+                    "evidence_refs": refs,
+                }
                 for i, c in enumerate(criteria)
             ],
             "issues": [
@@ -288,7 +299,12 @@ def _qa(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
     return {
         "verdict": "PASS",
         "criteria": [
-            {"criterion": c, "status": "pass", "evidence": "test run log, all green"}
+            {
+                "criterion": c,
+                "status": "pass",
+                "evidence": "test run log, all green",
+                "evidence_refs": refs,
+            }
             for c in criteria
         ],
         "issues": [],
@@ -509,7 +525,7 @@ def _weekly_feedback(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str,
             {
                 "theme": str(t.get("theme")),
                 "what_users_say": f"{t.get('count')} mentions (previously {_num(t.get('previous_count'))})",
-                "implication": f"Mean sentiment {_num(t.get('sentiment'))} on {t.get('theme')}",
+                "implication": f"Sentiment {_num(t.get('sentiment'))} on {t.get('theme')}",
             }
             for t in themes[:5]
         ],
@@ -1034,14 +1050,13 @@ def _incident(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
 
 @_handles("StatusPageUpdateNarrative")
 def _status_page(author: PlaybookAuthor, facts: dict[str, Any]) -> dict[str, Any]:
-    resolved = facts.get("open") is False
+    resolved = facts.get("status") == "resolved"
     service = str(facts.get("service") or "the service")
     return {
-        "status": "resolved" if resolved else "investigating",
         "impact": f"Some requests to {service} fail or are slow.",
         "current_action": "The issue is resolved."
         if resolved
-        else "We are investigating the cause.",
+        else f"Current status: {facts.get('status')}.",
         "message": f"We are aware of a problem with {service} and are working on it. "
         f"Next update at {facts.get('next_update_at')}."
         if not resolved

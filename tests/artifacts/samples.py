@@ -95,8 +95,14 @@ def sample_parts(cls: type[Artifact]) -> tuple[dict[str, Any], dict[str, Any]]:
         narrative["verdict"] = "PASS"
         narrative["issues"] = []
         facts["acceptance_criteria"] = ["criterion A"]
+        facts["evidence"] = [{"id": "E1", "source": "test", "detail": "log line 12", "passed": True}]
         narrative["criteria"] = [
-            {"criterion": "criterion A", "status": "pass", "evidence": "test log line 12"}
+            {
+                "criterion": "criterion A",
+                "status": "pass",
+                "evidence": "test log line 12",
+                "evidence_refs": ["E1"],
+            }
         ]
     return facts, narrative
 

@@ -177,6 +177,10 @@ def _qa_facts(criteria: list[str]) -> dict[str, Any]:
         "attempt": 1,
         "timestamp": "2025-04-01T10:00:00Z",
         "acceptance_criteria": criteria,
+        "evidence": [
+            {"id": "E-export", "source": "run step build", "detail": "export.csv written", "passed": True},
+            {"id": "E-lint", "source": "run step build", "detail": "lint failed", "passed": False},
+        ],
     }
 
 
@@ -189,7 +193,7 @@ def test_qa_verdict_defaults_to_fail() -> None:
 def test_qa_pass_without_evidence_becomes_fail() -> None:
     narrative = {
         "verdict": "PASS",
-        "criteria": [{"criterion": "exports", "status": "pass", "evidence": " "}],
+        "criteria": [{"criterion": "exports", "status": "pass", "evidence": " ", "evidence_refs": []}],
         "issues": [],
     }
     verdict = QaVerdict.compose(_qa_facts(["exports", "has header row"]), narrative)
@@ -204,13 +208,41 @@ def test_qa_pass_with_full_evidence_stays_pass() -> None:
     narrative = {
         "verdict": "PASS",
         "criteria": [
-            {"criterion": "Exports", "status": "pass", "evidence": "export.csv has 3 rows"}
+            {
+                "criterion": "Exports",
+                "status": "pass",
+                "evidence": "export.csv has 3 rows",
+                "evidence_refs": ["E-export"],
+            }
         ],
         "issues": [],
     }
     record = QaVerdict.compose(_qa_facts(["exports"]), narrative).to_record()
     assert isinstance(record, QaPass)
     assert record.narrative.verdict == "PASS"
+
+
+@pytest.mark.parametrize(
+    ("refs", "reason"),
+    [
+        ([], "cites no evidence from the facts"),  # "trust me"
+        (["E-made-up"], "cites evidence the facts do not have"),
+        (["E-lint"], "cites failing evidence"),
+    ],
+)
+def test_qa_pass_must_cite_passing_evidence_from_the_facts(refs: list[str], reason: str) -> None:
+    check = {"criterion": "exports", "status": "pass", "evidence": "trust me", "evidence_refs": refs}
+    verdict = QaVerdict.compose(_qa_facts(["exports"]), {"verdict": "PASS", "criteria": [check], "issues": []})
+    assert verdict.narrative.verdict == "FAIL"
+    assert reason in verdict.narrative.notes
+
+
+def test_a_failing_required_check_blocks_any_pass() -> None:
+    facts = _qa_facts(["exports"])
+    facts["evidence"][1]["required"] = True
+    check = {"criterion": "exports", "status": "pass", "evidence": "ok", "evidence_refs": ["E-export"]}
+    verdict = QaVerdict.compose(facts, {"verdict": "PASS", "criteria": [check], "issues": []})
+    assert verdict.narrative.verdict == "FAIL" and "required evidence E-lint failed" in verdict.narrative.notes
 
 
 def test_qa_pass_record_refuses_a_fail() -> None:

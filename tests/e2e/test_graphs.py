@@ -136,7 +136,7 @@ async def test_service_down_is_p0_whatever_the_model_proposes(
         result = await answer(
             nx,
             await nx.arun("incident_response", {"alert": alert}, period="2026-11-26"),
-            {"p0_mitigation_approval": "approve"},
+            {"p0_deploy_approval": "approve"},
         )
         called = Team(server, author).agents_called()
     assert result.status == "succeeded", result.error
@@ -149,7 +149,14 @@ async def test_service_down_is_p0_whatever_the_model_proposes(
     kinds = {a["kind"] for a in result.artifacts.values() if isinstance(a, dict) and "kind" in a}
     assert {"status_page_update", "executive_incident_brief", "post_mortem"} <= kinds
     assert result.artifacts["rollback"]["kind"] == "deploy_decision"  # bad deploy -> roll back
-    assert len(actions(ws, "status_post")) == 2  # investigating, then resolved
+    posts = actions(ws, "status_post")  # investigating, then after the verified fix
+    healthy = result.artifacts["confirm_stability"]["narrative"]["status"] == "healthy"
+    assert [p["payload"]["artifact"]["facts"]["status"] for p in posts] == [
+        "investigating",
+        "resolved" if healthy else "monitoring",  # resolved only once confirmed stable
+    ]
+    assert result.artifacts["verify_fix"]["narrative"]["verdict"] == "PASS"
+    assert len(actions(ws, "deploy")) == 1
     prevention = result.artifacts["post_mortem"]["narrative"]["prevention_actions"]
     assert len(result.artifacts["post_mortem"]["narrative"]["five_whys"]) == 5
     titles = backlog_titles(ws)

@@ -31,6 +31,8 @@ CASES = [
     ("action without approval step", "- {id: a, agent: x}\n- action: {id: d, kind: deploy, from: a, requires_approval: a}",
      "d", "is not an approval step"),
     ("unknown action kind", "- action: {id: d, kind: launch_rockets}", "d", "kind_of_action"),
+    ("action guarded by an unset value", "- {id: a, agent: x}\n- action: {id: d, kind: deploy, from: a, only_if: {value: qa, equals: PASS}}",
+     "d", "only_if.value 'qa' is never set"),
 ]
 
 

@@ -69,13 +69,6 @@ TRIGGERS: dict[str, Trigger] = {
     ),
 }
 
-# Known to fail for a reason outside these rules (fixed elsewhere); strict=False so the
-# test turns green by itself once it is fixed.
-KNOWN: dict[str, str] = {
-    "support-first-response-sla": "unknown artifact 'sla_breach_alert' (fixed separately)",
-}
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoFacts]:
     path = tmp_path_factory.mktemp("property_demo") / "ws"
@@ -126,11 +119,7 @@ def _jobs() -> list[CadenceJob]:
 
 
 def _job_params() -> list[Any]:
-    params = []
-    for job in _jobs():
-        marks = [pytest.mark.xfail(reason=KNOWN[job.id], strict=False)] if job.id in KNOWN else []
-        params.append(pytest.param(job.id, marks=marks, id=job.id))
-    return params
+    return [pytest.param(job.id, id=job.id) for job in _jobs()]
 
 
 def test_all_23_cadence_jobs_are_covered() -> None:

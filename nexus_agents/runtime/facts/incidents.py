@@ -9,28 +9,36 @@ post-mortem prefers the latest resolved one).
 
 An alert is a mapping with the fields of ``nexus_agents.tools.severity.Alert`` (e.g.
 ``service_down``, ``error_rate`` as a fraction 0..1, ``latency_ms`` and
-``baseline_latency_ms``) plus optional ``id`` and ``detected_at``. Its free text (title,
-description, summary) is untrusted: it reaches the prompt only fenced as data and never
-the facts, which name the alert by source, id and service only.
+``baseline_latency_ms``) plus optional ``id`` and ``detected_at``, checked by
+``nexus_agents.tools.alerts.receive_alert``. Its free text (title, description, summary,
+unknown keys) is untrusted: it reaches the prompt only fenced as data and never the
+facts, which name the alert by source, id and service only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from pydantic import ValidationError
 
 from nexus_agents.artifacts.facts import SEVERITY_ORDER, Severity, TimelineEntry, most_severe
 from nexus_agents.artifacts.incidents import RESPONSE_TEAMS
-from nexus_agents.data.rows import IncidentRow, deployment_rows, incident_rows, ticket_rows
-from nexus_agents.exceptions import DataError, SpecError, UnknownNameError
+from nexus_agents.data.rows import (
+    IncidentRow,
+    UptimeCheckRow,
+    deployment_rows,
+    incident_rows,
+    read_rows,
+    ticket_rows,
+)
+from nexus_agents.exceptions import SpecError, UnknownNameError
 from nexus_agents.runtime.agent_runner import FactBundle
 from nexus_agents.runtime.facts import FactsContext, facts_builder
 from nexus_agents.runtime.facts.daily import run_artifact
 from nexus_agents.runtime.prompting import UntrustedText
+from nexus_agents.tools.alerts import ReceivedAlert, receive_alert
 from nexus_agents.tools.severity import Alert, SeverityFloor, severity_floor
 from nexus_agents.tools.sla import Incident, IncidentSla, IncidentSlaInput, incident_sla
 
@@ -48,7 +56,6 @@ __all__ = [
 POST_MORTEM_DUE_HOURS = 48
 DEPLOY_LOOKBACK = timedelta(hours=24)
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_FREE_TEXT = ("title", "description", "summary", "message", "text")
 
 
 def _safe(value: Any, default: str) -> str:
@@ -67,7 +74,7 @@ class Subject:
     source: str
     row: IncidentRow | None = None
     alert: Alert | None = None
-    alert_data: dict[str, Any] = field(default_factory=dict)
+    received: ReceivedAlert | None = None
 
     @property
     def resolved_at(self) -> datetime | None:
@@ -79,50 +86,40 @@ class Subject:
             for part in (self.row.title, self.row.description):
                 if part:
                     out.append(UntrustedText(source="incident", id=self.incident_id, text=part))
-        for key in _FREE_TEXT:
-            value = self.alert_data.get(key)
-            if isinstance(value, str) and value.strip():
-                out.append(UntrustedText(source=f"alert:{key}", id=self.incident_id, text=value))
+        if self.received is not None:
+            texts = {
+                "title": self.received.alert.title,
+                "description": self.received.alert.description,
+                "summary": self.received.summary,
+                "unrecognised_fields": self.received.unrecognised,
+            }
+            for key, value in texts.items():
+                if value.strip():
+                    out.append(
+                        UntrustedText(source=f"alert:{key}", id=self.incident_id, text=value)
+                    )
         return out
 
 
-def _alert_mapping(ctx: FactsContext) -> dict[str, Any] | None:
+def _received(ctx: FactsContext) -> ReceivedAlert | None:
+    """The alert of the run, checked: ``inputs.alert``, ``inputs.trigger``, else the
+    ``detect`` step's signal (which holds a checked alert)."""
     inputs = ctx.inputs
-    for value in (inputs.get("alert"), inputs.get("trigger"), ctx.artifact("detect")):
-        if isinstance(value, dict) and value:
-            data = dict(value)
-            details = data.get("details")
-            if isinstance(details, dict):
-                data = {**details, **{k: v for k, v in data.items() if k != "details"}}
-                down, checked = details.get("services_down"), details.get("services_checked")
-                if down and checked and sorted(down) == sorted(checked):
-                    data.setdefault("service_down", True)
-                if down and not data.get("service"):
-                    data["service"] = ",".join(str(s) for s in down)
-                data.setdefault("detected_at", details.get("first_failure_seen"))
-            return data
-    return None
-
-
-def _parse_alert(data: dict[str, Any]) -> Alert:
-    try:
-        return Alert.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        column = ".".join(str(p) for p in err["loc"]) or None
-        raise DataError("inputs.alert", str(err["msg"]), column=column) from None
-
-
-def _moment(ctx: FactsContext, value: Any) -> datetime | None:
-    if not value:
+    given = inputs.get("alert")
+    if given is None:
+        given = inputs.get("trigger")
+    if given is None:
+        signal = ctx.artifact("detect")
+        if isinstance(signal, dict) and signal.get("kind") == "incident_signal":
+            given = signal.get("alert")
+    if given is None:
         return None
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(
-            "inputs.alert", f"not an ISO 8601 time: {str(value)[:40]!r}", column="detected_at"
-        ) from None
-    return ctx.workspace.local(moment)
+    # a past report is written as of its period, a live run as of its clock: either counts
+    moments = [ctx.as_of, datetime.now(UTC)]
+    if inputs.get("now"):
+        with contextlib.suppress(ValueError):  # the detect step reports a bad inputs.now
+            moments.append(datetime.fromisoformat(str(inputs["now"])))
+    return receive_alert(given, now=moments, tz=ctx.workspace.tz)
 
 
 def _rows(ctx: FactsContext) -> list[IncidentRow]:
@@ -158,23 +155,23 @@ def find_subject(ctx: FactsContext, *, prefer_resolved: bool = False) -> Subject
         return _from_row(row)
     triage = run_artifact(ctx, "incident_triage")
     triaged_id = ((triage or {}).get("facts") or {}).get("incident_id")
-    data = _alert_mapping(ctx)
+    received = _received(ctx)
     if triaged_id and (row := _by_id(rows, str(triaged_id))) is not None:
         return _from_row(row)
-    if data is not None:
-        alert = _parse_alert(data)
-        detected = _moment(ctx, data.get("detected_at")) or ctx.as_of
+    if received is not None:
+        alert = received.alert
+        detected = received.detected_at or ctx.as_of
         default_id = f"ALERT-{detected:%Y%m%d-%H%M}"
-        incident_id = str(triaged_id) if triaged_id else _safe(data.get("id"), default_id)
+        incident_id = _safe(triaged_id, default_id) if triaged_id else received.id or default_id
         row = _by_id(rows, incident_id)
         return Subject(
             incident_id=incident_id,
             service=_safe(alert.service, "unknown") if alert.service else "unknown",
-            detected_at=row.detected_at if row else detected,
-            source=_safe(data.get("source"), "alert"),
+            detected_at=row.detected_at if row else ctx.workspace.local(detected),
+            source=received.source,
             row=row,
             alert=alert,
-            alert_data=data,
+            received=received,
         )
     if prefer_resolved:
         resolved = [r for r in rows if r.resolved_at is not None and r.resolved_at <= ctx.as_of]
@@ -285,6 +282,77 @@ def _common_context(ctx: FactsContext, subject: Subject, sla: IncidentSla) -> di
     }
 
 
+def incident_evidence(
+    ctx: FactsContext, subject: Subject, step: str, mitigation: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What code observed of an incident and its mitigation, for QA to cite by id.
+
+    The latest uptime check of the service since detection is required to pass when there
+    is one: a mitigation cannot be verified while the service still fails its checks.
+    """
+    agent = str((mitigation.get("meta") or {}).get("agent") or "an agent")
+    items: list[dict[str, Any]] = [
+        {
+            "id": "E-mitigation",
+            "source": f"run step {step}",
+            "detail": f"{mitigation.get('kind') or 'mitigation'} written by {agent}",
+            "passed": bool(mitigation),
+        }
+    ]
+    checks = []
+    if ctx.workspace.has("uptime_checks"):
+        rows = read_rows(
+            ctx.workspace,
+            "uptime_checks",
+            where="checked_at >= ? AND checked_at <= ?",
+            params=[subject.detected_at, ctx.as_of],
+        )
+        checks = [
+            r for r in rows if isinstance(r, UptimeCheckRow) and r.service == subject.service
+        ]
+    if checks:
+        last = max(checks, key=lambda r: r.checked_at)
+        failed = sum(1 for r in checks if not r.ok)
+        items.append(
+            {
+                "id": "E-uptime",
+                "source": "data/uptime_checks.csv",
+                "detail": f"latest check of {subject.service} at {last.checked_at.isoformat()}: "
+                f"{'ok' if last.ok else 'failing'} ({len(checks)} check(s) since detection, "
+                f"{failed} failed)",
+                "passed": last.ok,
+                "required": True,
+            }
+        )
+    else:
+        items.append(
+            {
+                "id": "E-uptime",
+                "source": "data/uptime_checks.csv",
+                "detail": f"no uptime check of {subject.service} since detection",
+                "passed": None,
+            }
+        )
+    deploys = [
+        d
+        for d in deployment_rows(ctx.workspace)
+        if d.service == subject.service and subject.detected_at <= d.deployed_at <= ctx.as_of
+    ]
+    items.append(
+        {
+            "id": "E-deploys",
+            "source": "data/deployments.csv",
+            "detail": "; ".join(
+                f"{d.deployed_at.isoformat()} {d.version or '(no version)'}: {d.status}"
+                for d in deploys
+            )
+            or f"no deploy of {subject.service} since detection",
+            "passed": None,
+        }
+    )
+    return items
+
+
 # --- builders --------------------------------------------------------------------------
 
 
@@ -349,22 +417,56 @@ def build_incident(ctx: FactsContext) -> FactBundle:
     return FactBundle(facts=facts, context=context, untrusted=subject.untrusted())
 
 
+FIX_DEPLOY_STEPS = ("p0_deploy", "p1_deploy", "deploy_fix")
+"""The deploy actions of ``graphs/incident_response.yaml`` (their state value is ``done``
+once the integration shipped the fix)."""
+MITIGATION_KINDS = ("incident_fix",)
+
+
+def run_status(ctx: FactsContext, sla: IncidentSla) -> str:
+    """What a status post may say, from what the run and the data know (never the model):
+    resolved once the data records it, or once a verified fix shipped and the system was
+    then confirmed healthy; monitoring while a shipped fix is watched; identified once a
+    mitigation exists; investigating before."""
+    if not sla.open:
+        return "resolved"
+    values = ctx.state.get("values") or {}
+    artifacts = ctx.state.get("artifacts") or {}
+    shipped = values.get("fix_verdict") == "PASS" and any(
+        values.get(step) == "done" for step in FIX_DEPLOY_STEPS
+    )
+    if shipped:
+        health = run_artifact(ctx, "health_status_report")
+        healthy = ((health or {}).get("narrative") or {}).get("status") == "healthy"
+        return "resolved" if healthy else "monitoring"
+    if any(isinstance(a, dict) and a.get("kind") in MITIGATION_KINDS for a in artifacts.values()):
+        return "identified"
+    return "investigating"
+
+
 @facts_builder("status_page_update")
 def build_status_page_update(ctx: FactsContext) -> FactBundle:
     subject = find_subject(ctx)
     severity = _severity(ctx, subject)
     sla = _sla(ctx, subject, severity)
     next_at = sla.next_status_update_at or ctx.as_of
+    status = run_status(ctx, sla)
     facts = {
         "incident_id": subject.incident_id,
         "timestamp": ctx.as_of.isoformat(),
         "service": subject.service,
         "severity": severity,
+        "status": status,
+        "users_affected": subject.alert.users_affected if subject.alert else None,
         "next_update_at": next_at.isoformat(),
     }
-    guidance = ["Public text: no internal names, no secrets, no blame; give the next update time."]
-    if not sla.open:
-        guidance.append("The incident is resolved: the status is resolved.")
+    guidance = [
+        "Public text: no internal names, no secrets, no blame; give the next update time.",
+        f"The status is {status!r} (a fact): write nothing that claims more, e.g. no "
+        "'resolved' before the status is resolved.",
+    ]
+    if facts["users_affected"] is None:
+        guidance.append("The number of affected users is not measured: do not state one.")
     return FactBundle(
         facts=facts,
         context=_common_context(ctx, subject, sla),

@@ -15,6 +15,7 @@ from nexus_agents.exceptions import ConfigError
 from nexus_agents.periods import parse_period
 from nexus_agents.runs.store import RunStore
 from nexus_agents.runtime.facts import LoopBoundStore, builder_for
+from nexus_agents.runtime.facts.delivery import MUST_PASS_CRITERIA
 from nexus_agents.tools.kpis import compute_kpis
 
 DAY = "2026-11-26"
@@ -83,9 +84,15 @@ def qa(item: str, attempt: int, verdict: str, issues: list | None = None) -> dic
         "attempt": attempt,
         "timestamp": "2026-11-26T10:00:00",
         "acceptance_criteria": CRITERIA,
+        "evidence": [{"id": "E-tests", "source": "build", "detail": "2 tests", "passed": True}],
     }
     criteria = [
-        {"criterion": c, "status": "pass" if verdict == "PASS" else "fail", "evidence": "seen"}
+        {
+            "criterion": c,
+            "status": "pass" if verdict == "PASS" else "fail",
+            "evidence": "seen",
+            "evidence_refs": ["E-tests"],
+        }
         for c in CRITERIA
     ]
     narrative = {"verdict": verdict, "criteria": criteria, "issues": issues or []}
@@ -118,7 +125,13 @@ def test_change_proposal_takes_the_plan_top_item_on_a_first_attempt(demo, make_c
         c for c in state["artifacts"]["plan"]["facts"]["candidates"] if c["item_id"] == top
     )
     assert (facts.item_id, facts.rice_score, facts.attempt) == (top, candidate["score"], 1)
-    assert facts.acceptance_criteria == CRITERIA and facts.qa_issues == []
+    # code's criteria (the backlog item, the must-pass checks) first; the operator's added
+    assert facts.acceptance_criteria == [
+        f"backlog item {top} works as its backlog entry describes",
+        *MUST_PASS_CRITERIA,
+        *CRITERIA,
+    ]
+    assert facts.qa_issues == []
 
 
 def test_change_proposal_item_id_input_wins(make_ctx) -> None:
@@ -127,7 +140,38 @@ def test_change_proposal_item_id_input_wins(make_ctx) -> None:
         "developer_change_proposal", make_ctx(DAY, state={**state, "inputs": {"item_id": "BL-013"}})
     )
     assert (facts.item_id, facts.title) == ("BL-013", "Faster CI pipeline")
-    assert facts.acceptance_criteria == []
+    # nothing recorded for the item: the code-owned criteria still hold it to a bar
+    assert facts.acceptance_criteria == [
+        "backlog item BL-013 works as its backlog entry describes",
+        *MUST_PASS_CRITERIA,
+    ]
+
+
+def test_a_handoff_adds_criteria_but_never_replaces_the_code_owned_ones(make_ctx) -> None:
+    state = plan_state(make_ctx)
+    handoff = {
+        "kind": "standard_handoff",
+        "facts": {"task_ref": "BL-013"},
+        "narrative": {"acceptance_criteria": ["It compiles"]},  # the model's only bar
+    }
+    state["artifacts"]["producer_review"] = handoff
+    _, facts = _build(
+        "developer_change_proposal",
+        make_ctx(DAY, state={**state, "inputs": {"item_id": "BL-013"}}),
+    )
+    assert facts.acceptance_criteria[-1] == "It compiles"
+    assert facts.acceptance_criteria[: 1 + len(MUST_PASS_CRITERIA)] == [
+        "backlog item BL-013 works as its backlog entry describes",
+        *MUST_PASS_CRITERIA,
+    ]
+
+
+def test_qa_evidence_is_what_code_observed_of_the_proposal(make_ctx) -> None:
+    state = {"artifacts": {"change": proposal("BL-008", "Onboarding checklist v2", 1)}}
+    _, facts = _build("qa_verdict", make_ctx(DAY, state=state, attempt=1, max_attempts=3))
+    by_id = {e.id: e for e in facts.evidence}
+    assert by_id["E-plan"].passed is True
+    assert by_id["E-tests"].passed is False and by_id["E-tests"].required  # names no test
 
 
 def test_retry_lists_only_the_issues_of_the_last_qa_fail(make_ctx) -> None:
