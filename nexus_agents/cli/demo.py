@@ -115,15 +115,21 @@ async def _run_demo(
 
 
 async def _iterate(console: Console, nx: Nexus, decision: str) -> None:
+    from rich.markup import escape
+
     from nexus_agents.cli.runs import approval_subject, print_result
+    from nexus_agents.untrusted_text import shown
 
     result = await nx.arun_loop_iteration()
     while result.status == "waiting_approval" and result.pending is not None:
         pending = result.pending
         chosen = decision if decision in pending.options else pending.on_timeout
-        console.print(f"[yellow]approval gate[/] {pending.approval_id}: {pending.question}")
+        console.print(
+            f"[yellow]approval gate[/] {pending.approval_id}: {escape(shown(pending.question))}",
+            highlight=False,
+        )
         for line in approval_subject(result):
-            console.print(f"  {line}")
+            console.print(f"  {escape(line)}", highlight=False)
         console.print(
             f"  demo answers for {pending.decider}: [bold]{chosen}[/] "
             f"(in real use: nexus approve {result.run_id[:8]} --decision ...)"
@@ -135,7 +141,7 @@ async def _iterate(console: Console, nx: Nexus, decision: str) -> None:
     ws = nx.config.workspace
     console.print("\n[bold]What was decided[/]")
     for line in decision_summary(result):
-        console.print(f"  {line}")
+        console.print(f"  {escape(line)}", highlight=False)
     short = result.run_id[:8]
     console.print(
         f"every artifact as Markdown:  nexus runs show {short} -w {ws} --markdown\n"
@@ -159,6 +165,8 @@ def decision_summary(result: RunResult) -> list[str]:
     """What one loop iteration decided, from the artifacts' facts and the run's recorded
     values (numbers from code, never from model text)."""
     artifacts, values = result.artifacts, result.values
+    from nexus_agents.untrusted_text import shown
+
     lines: list[str] = []
     kpis = (artifacts.get("measure") or {}).get("facts", {}).get("kpis") or []
     missed = [k for k in kpis if isinstance(k, dict) and k.get("meets_target") is False]
@@ -167,7 +175,7 @@ def decision_summary(result: RunResult) -> list[str]:
         for k in missed:
             better = "at least" if k.get("direction") == "higher_is_better" else "at most"
             lines.append(
-                f"  - {k.get('name')}: {_number(k.get('value'))}{_unit(k)} "
+                f"  - {shown(k.get('name'), 80)}: {_number(k.get('value'))}{_unit(k)} "
                 f"(target {better} {_number(k.get('target'))}{_unit(k)})"
             )
     elif kpis:
@@ -177,7 +185,8 @@ def decision_summary(result: RunResult) -> list[str]:
         plan = (artifacts.get("plan") or {}).get("facts", {})
         candidates = plan.get("candidates") or []
         lines.append(
-            f"item selected: {item.get('item_id')} {item.get('title')!r}: highest RICE score "
+            f"item selected: {shown(item.get('item_id'), 40)} {shown(item.get('title'), 120)!r}: "
+            f"highest RICE score "
             f"{_number(item.get('score'))} (reach {_number(item.get('reach'))} x impact "
             f"{_number(item.get('impact'))} x confidence {_number(item.get('confidence'))} "
             f"/ effort {_number(item.get('effort'))}) of {len(candidates)} scored "

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nexus_agents.exceptions import NexusError, UnknownNameError
+from nexus_agents.untrusted_text import cut, normalise, shown
 
 if TYPE_CHECKING:
     from nexus_agents.runs.store import (
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     )
 
 SHORT_ID = 8
+MARKDOWN_SHOWN = 100_000  # characters of one artifact's Markdown a run document carries
 _GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -214,15 +216,17 @@ def to_markdown(history: RunHistory) -> str:
     if r.pending:
         out += [
             "",
-            f"**Waiting for {r.pending.get('decider')}:** {r.pending.get('question')} "
-            f"(options: {', '.join(r.pending.get('options') or [])})",
+            f"**Waiting for {_cell(r.pending.get('decider'))}:** "
+            f"{_cell(r.pending.get('question'))} "
+            f"(options: {_cell(', '.join(r.pending.get('options') or []))})",
         ]
     for artifact in history.artifacts:
         out += ["", "---", "", f"<!-- artifact of step {artifact.step} ({artifact.kind}) -->", ""]
-        out.append((artifact.markdown or "").strip() or f"(artifact {artifact.kind}: no Markdown)")
+        text = normalise(cut(artifact.markdown or "", MARKDOWN_SHOWN)).strip()
+        out.append(text or f"(artifact {artifact.kind}: no Markdown)")
     return "\n".join(out) + "\n"
 
 
-def _cell(text: str) -> str:
+def _cell(text: object) -> str:
     """Text safe inside a Markdown table cell (one line, no column breaks)."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return shown(text, 500).replace("|", "\\|")

@@ -97,7 +97,7 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv``; the exit code (see ``EXIT_CODES_HELP``)."""
     from typer import Abort
-    from typer._click.exceptions import ClickException, UsageError
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
     from nexus_agents.exceptions import (
         ConfigError,
@@ -113,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = app(args=args, prog_name="nexus", standalone_mode=False)
         return code if isinstance(code, int) else EXIT_OK
+    except NoArgsIsHelpError as exc:  # "nexus" or "nexus runs" alone: the help it asks for
+        typer.echo(exc.format_message())
+        return EXIT_OK
     except UsageError as exc:
         _error(exc.format_message())
         path = exc.ctx.command_path if exc.ctx is not None else "nexus"

@@ -112,6 +112,14 @@ def test_usage_errors_are_one_line_and_exit_2(
     _assert_one_line_error(proc, needle)
 
 
+@pytest.mark.parametrize("args", [[], ["runs"]], ids=["nexus", "nexus runs"])
+def test_a_bare_command_group_prints_its_help(tmp_path: Path, args: list[str]) -> None:
+    proc = nexus(*args, cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("Usage: nexus") and "Commands:" in proc.stdout
+    assert proc.stderr == ""
+
+
 def test_usage_error_hint_names_the_command_help(tmp_path: Path) -> None:
     proc = nexus("kpis", "--bogus", cwd=tmp_path)
     assert proc.returncode == 2
