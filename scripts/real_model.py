@@ -179,6 +179,8 @@ class Server:
             # 262k-token vocabulary that is most of the work of reading a prompt
             "--logits_all",
             "False",
+            "--default_max_tokens",
+            str(args.max_tokens),
         ]
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -534,6 +536,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--server-nice", type=int, default=0, help="niceness of the server")
     parser.add_argument("--n-ctx", type=int, default=8192, help="server context size")
     parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=256,
+        help="server-side cap on a completion whose request names none (nexus names none); "
+        "1024 lets answers finish more often but took ~4 min per call here",
+    )
+    parser.add_argument(
         "--call-timeout", type=float, default=600.0, help="nexus [llm] timeout_s per model call"
     )
     parser.add_argument("--startup-timeout", type=float, default=180.0)
@@ -550,7 +559,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     # SIGTERM unwinds like Ctrl-C, so the server is stopped by the ``finally`` below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     deadline = Deadline(args.max_minutes)
     wanted = set(args.only or ("probe", "loop", "incident", "monthly"))
     work = args.work_dir.resolve()
@@ -574,6 +583,7 @@ def main() -> int:
             "model_file": model_file.name,
             "model_alias": MODEL_ALIAS,
             "n_ctx": args.n_ctx,
+            "default_max_tokens": args.max_tokens,
             "threads": args.threads,
             "nice": args.server_nice,
         },

@@ -6,14 +6,21 @@ which the project's own environment does not have); the arguments are the server
 no chat template, and llama-cpp-python's built-in ``gemma`` format drops system messages,
 which hold every nexus agent's instructions. ``--chat_format gemma3-text`` puts them at the
 start of the first user turn instead, as Gemma 3's published template does.
+
+``--default_max_tokens N`` (taken off before the server's own arguments are parsed) caps a
+completion whose request names no ``max_tokens``, as llama.cpp's own server does with
+``--n-predict``: nexus sends none, and a small model inside a JSON string can otherwise
+write until the context is full.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from llama_cpp import llama_chat_format as formats
 from llama_cpp.server.__main__ import main
+from llama_cpp.server.types import CreateChatCompletionRequest
 
 CHAT_FORMAT = "gemma3-text"
 
@@ -48,5 +55,17 @@ def gemma3_text(messages: list[Any], **_: Any) -> formats.ChatFormatterResponse:
     )
 
 
+def cap_max_tokens(argv: list[str]) -> list[str]:
+    """Apply and remove ``--default_max_tokens N`` from ``argv``."""
+    if "--default_max_tokens" not in argv:
+        return argv
+    at = argv.index("--default_max_tokens")
+    cap = int(argv[at + 1])
+    CreateChatCompletionRequest.model_fields["max_tokens"].default = cap
+    CreateChatCompletionRequest.model_rebuild(force=True)
+    return argv[:at] + argv[at + 2 :]
+
+
 if __name__ == "__main__":
+    sys.argv = cap_max_tokens(sys.argv)
     main()
