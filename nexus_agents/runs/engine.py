@@ -356,9 +356,12 @@ class Engine:
         record = await self.store.get_run(run_id)
         if record is None:
             raise UnknownNameError("run", run_id)
-        if record.status == "succeeded":
+        if record.status in ("succeeded", "cancelled"):
             if decision is not None:
-                raise ApprovalError(f"run {run_id!r} has finished; there is nothing to decide")
+                raise ApprovalError(
+                    f"run {run_id!r} has {'finished' if record.status == 'succeeded' else 'been cancelled'}"
+                    "; there is nothing to decide"
+                )
             return await self.result(run_id)
         graph = self.graph(record.graph)
         policy: ApprovePolicy = "timeout_default" if record.policy == "timeout_default" else "pause"
