@@ -14,7 +14,9 @@ import typer
 from nexus_agents._version import __version__
 
 # Modules under nexus_agents.cli that add commands; each defines register(app).
-_COMMAND_MODULES: tuple[str, ...] = ("demo", "agents", "data", "runs", "schedule", "evals", "graphs")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "demo", "agents", "data", "runs", "schedule", "evals", "graphs", "serve"
+)
 
 app = typer.Typer(
     name="nexus",

@@ -23,9 +23,16 @@ from nexus_agents.runs.engine import RunResult
 from nexus_agents.runs.store import RunRecord, RunStore
 from nexus_agents.tools.alert_sources import SourceAlert, adapt
 from nexus_agents.tools.alerts import receive_alert
-from nexus_agents.tools.severity import floor_of
+from nexus_agents.tools.severity import SeverityFloor, floor_of
 
-__all__ = ["AlertOutcome", "StartRun", "close_incident", "open_incident", "receive_alerts"]
+__all__ = [
+    "AlertOutcome",
+    "StartRun",
+    "check_alerts",
+    "close_incident",
+    "open_incident",
+    "receive_alerts",
+]
 
 CLOSED_STEP, CLOSED_EVENT = "alert", "closed"
 MAX_GENERATIONS = 10_000
@@ -87,6 +94,20 @@ async def close_incident(store: RunStore, record: RunRecord, reason: str) -> str
     return f"the {record.status} run was cancelled"
 
 
+def check_alerts(
+    payload: Any, *, source: str, now: Sequence[datetime], tz: tzinfo
+) -> list[tuple[SourceAlert, SeverityFloor | None]]:
+    """The alerts of ``payload``, each firing one checked (``receive_alert``) with its
+    floor; raises ``DataError`` naming the field of the first bad one."""
+    out: list[tuple[SourceAlert, SeverityFloor | None]] = []
+    for item in adapt(payload, source):
+        floor = None
+        if item.status == "firing":
+            floor = floor_of(receive_alert(item.alert, now=now, tz=tz).alert)
+        out.append((item, floor))
+    return out
+
+
 async def receive_alerts(
     store: RunStore,
     payload: Any,
@@ -103,16 +124,10 @@ async def receive_alerts(
     in a group changes nothing. ``in_flight`` maps the keys whose run this process is
     starting right now to its thread id (shared by concurrent calls).
     """
-    alerts = adapt(payload, source)
-    checked = {}
-    for index, item in enumerate(alerts):
-        if item.status == "firing":
-            checked[index] = floor_of(receive_alert(item.alert, now=now, tz=tz).alert)
     outcomes = []
-    for index, item in enumerate(alerts):
+    for item, floor in check_alerts(payload, source=source, now=now, tz=tz):
         outcome = AlertOutcome(source=item.source, key=item.key, status=item.status, action="ignored")
-        if item.status == "firing":
-            floor = checked[index]
+        if floor is not None:
             outcome.severity_floor, outcome.floor_reasons = floor.floor, list(floor.reasons)
             outcomes.append(await _fire(store, item, outcome, start, in_flight))
         elif item.status == "resolved":
