@@ -163,6 +163,12 @@ async def _fire(
             return outcome
         outcome.action, outcome.run_id, outcome.run_status = "started", result.run_id, result.status
         outcome.detail = result.error or ""
+        if result.status in ("waiting_approval", "failed") and await _closed(store, result.run_id):
+            # resolved while it executed: it now waits for nobody
+            record = await store.get_run(result.run_id)
+            if record is not None:
+                outcome.detail = await close_incident(store, record, "the alert resolved while the run executed")
+                outcome.run_status = "cancelled"
         return outcome
     finally:
         in_flight.pop(base, None)

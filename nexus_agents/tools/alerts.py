@@ -34,7 +34,7 @@ _OWN_KEYS = frozenset({"id", "detected_at", "source", "summary", "details", "sev
 # a scheduler trigger (``Trigger``) carries this; it is read through ``details``
 _TRIGGER_KEYS = frozenset({"kind"})
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_EXTRA_TEXT_MAX = 2000
+_EXTRA_TEXT_MAX = 8000
 
 
 class ReceivedAlert(BaseModel):
@@ -95,7 +95,10 @@ def _unrecognised(raw: Mapping[str, Any], known: set[str]) -> str:
             continue
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
         parts.append(f"{str(key)[:40]}: {shown}")
-    return "; ".join(parts)[:_EXTRA_TEXT_MAX]
+    text = "; ".join(parts)
+    if len(text) > _EXTRA_TEXT_MAX:
+        text = f"{text[:_EXTRA_TEXT_MAX]} [cut {len(text) - _EXTRA_TEXT_MAX} chars]"
+    return text
 
 
 def _when(value: Any, *, now: Sequence[datetime], tz: tzinfo) -> datetime | None:
@@ -144,8 +147,9 @@ def _actionable(alert: Alert, summary: str) -> bool:
         alert.user_data_affected,
         alert.major_feature_broken,
         alert.revenue_impact,
+        bool(alert.checks_failing),
+        alert.source_severity is not None,
     )
-    flags += (bool(alert.checks_failing), alert.source_severity is not None)
     measured = (alert.error_rate, alert.latency_ms, alert.users_affected)
     described = (alert.service, alert.title, alert.description, summary)
     return any(flags) or any(m is not None for m in measured) or any(t.strip() for t in described)

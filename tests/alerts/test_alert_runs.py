@@ -80,3 +80,36 @@ async def test_a_bad_alert_in_a_group_starts_nothing(workspace: Path) -> None:
         assert raised.value.column == "detected_at"
         assert await nx.alist_runs() == [] and server.stats.requests == 0
         await nx.aclose()
+
+
+async def test_a_resolve_during_the_start_cancels_the_run_it_started(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from nexus_agents.runs.alert_runs import receive_alerts
+    from nexus_agents.runs.engine import RunResult
+    from nexus_agents.runs.store import RunStore
+
+    store = await RunStore.open(tmp_path / "runs.sqlite")
+    in_flight: dict[str, str] = {}
+    common = {"now": [datetime.now(UTC)], "tz": UTC, "in_flight": in_flight}
+    resolved: list[str] = []
+
+    async def start(thread_id: str, alert: dict) -> RunResult:
+        lease = await store.acquire_lease(thread_id)  # as Engine.start does while it executes
+        await store.create_run(thread_id, "incident_response")
+        [outcome] = await receive_alerts(
+            store, alertmanager(am_alert(status="resolved")), source="alertmanager", start=start, **common
+        )
+        resolved.append(outcome.detail)
+        await store.set_status(thread_id, "waiting_approval", pending={"approval_id": "p1_deploy_approval"})
+        await store.release_lease(lease)
+        return RunResult(run_id=thread_id, graph="incident_response", status="waiting_approval")
+
+    try:
+        [fired] = await receive_alerts(store, alertmanager(), source="alertmanager", start=start, **common)
+        assert "executing" in resolved[0]  # the run held its lease: its key was closed
+        assert fired.action == "started" and fired.run_status == "cancelled"
+        record = await store.get_run(fired.run_id or "")
+        assert record is not None and record.status == "cancelled"
+    finally:
+        await store.close()
