@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nexus_agents.exceptions import DataError
 from nexus_agents.tools.alert_sources import SOURCES
@@ -30,9 +33,10 @@ from nexus_agents.tools.alert_sources import SOURCES
 if TYPE_CHECKING:
     from nexus_agents.api import Nexus
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "OPEN_PATHS", "BearerAuth", "create_app"]
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
+OPEN_PATHS = frozenset({"/healthz"})
 
 
 class _TooLarge(Exception):
@@ -56,22 +60,41 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
-def create_app(nexus: Nexus, *, token: str | None = None, max_body: int = MAX_BODY_BYTES) -> Starlette:
-    """The web app of one workspace's ``Nexus``; ``token`` guards every route but /healthz."""
-    expected = f"Bearer {token}".encode() if token else None
+class BearerAuth:
+    """ASGI middleware: every HTTP request but those to ``open_paths`` must carry
+    ``Authorization: Bearer <token>`` (compared in constant time), else 401."""
 
-    def authorised(request: Request) -> bool:
-        if expected is None:
-            return True
-        given = request.headers.get("authorization", "").encode("utf-8", "replace")
-        return hmac.compare_digest(given, expected)
+    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = OPEN_PATHS) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+        self.open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in self.open_paths:
+            headers = dict(scope.get("headers") or [])
+            if not hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
+                reply = _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+                await reply(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    nexus: Nexus,
+    *,
+    token: str | None = None,
+    max_body: int = MAX_BODY_BYTES,
+    routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The web app of one workspace's ``Nexus`` (kept as ``app.state.nexus``).
+
+    ``token`` guards every route but ``/healthz``; ``routes`` adds pages (the dashboard)
+    under the same guard and body limit conventions."""
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def alerts(request: Request) -> JSONResponse:
-        if not authorised(request):
-            return _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
         source = request.path_params["source"]
         if source not in SOURCES:
             return _error(404, f"unknown alert source; use one of {', '.join(SOURCES)}")
@@ -104,8 +127,14 @@ def create_app(nexus: Nexus, *, token: str | None = None, max_body: int = MAX_BO
         task = BackgroundTask(nexus.areceive_alerts, payload, source=source, unattended=unattended)
         return JSONResponse({"accepted": accepted}, status_code=202, background=task)
 
-    routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/hooks/alerts/{source}", alerts, methods=["POST"]),
-    ]
-    return Starlette(routes=routes)
+    middleware = [Middleware(BearerAuth, token=token)] if token else []
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/hooks/alerts/{source}", alerts, methods=["POST"]),
+            *routes,
+        ],
+        middleware=middleware,
+    )
+    app.state.nexus = nexus
+    return app

@@ -62,7 +62,13 @@ def test_other_sources_and_bad_requests(workspace: Path) -> None:
 def test_a_token_is_checked(workspace: Path) -> None:
     with MockLLMServer(responder=PlaybookAuthor()) as server:
         nx = nexus_on(workspace, server)
-        with TestClient(create_app(nx, token="s3cret-token")) as client:
+        from starlette.responses import PlainTextResponse
+        from starlette.routing import Route
+
+        page = Route("/dashboard", lambda request: PlainTextResponse("runs"))  # a later page
+        with TestClient(create_app(nx, token="s3cret-token", routes=[page])) as client:
+            assert client.get("/dashboard").status_code == 401
+            assert client.get("/dashboard", headers={"Authorization": "Bearer s3cret-token"}).text == "runs"
             url = "/hooks/alerts/pagerduty"
             assert client.post(url, json=pagerduty("resolve")).status_code == 401
             wrong = {"Authorization": "Bearer nope"}
