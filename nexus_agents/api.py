@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from nexus_agents.agents.roster import Roster
     from nexus_agents.data.workspace import Workspace
     from nexus_agents.graphs.spec import GraphSpec
+    from nexus_agents.runs.alert_runs import AlertOutcome
     from nexus_agents.runs.engine import Engine, RunResult
     from nexus_agents.runs.store import ArtifactRecord, RunRecord
     from nexus_agents.runtime.agent_runner import AgentOutcome
@@ -86,6 +87,7 @@ class Nexus:
         self.listeners = list(listeners or [])
         self.db_path = Path(db_path) if db_path else None
         self._shared: _SharedEngine | None = None
+        self._alerts_in_flight: dict[str, str] = {}  # alert key -> thread id being started
 
     @classmethod
     def from_workspace(
@@ -281,6 +283,35 @@ class Nexus:
 
     def run_loop_iteration(self, **kwargs: Any) -> RunResult:
         return _sync(self.arun_loop_iteration(**kwargs))
+
+    async def areceive_alerts(
+        self, payload: Any, *, source: str = "nexus", unattended: bool = False
+    ) -> list[AlertOutcome]:
+        """Act on a monitoring system's webhook payload (``source``: alertmanager, grafana,
+        pagerduty or nexus): a firing alert starts one incident run per alert key, a
+        repeat while that run is open starts nothing, a resolved alert closes it. A bad
+        payload raises ``DataError`` naming the field, before anything is started."""
+        from nexus_agents.runs.alert_runs import receive_alerts
+
+        async def start(thread_id: str, alert: dict[str, Any]) -> RunResult:
+            return await self.arun(
+                "incident_response", {"alert": alert}, thread_id=thread_id, unattended=unattended
+            )
+
+        moments = [datetime.now(UTC), self.workspace.now()]
+        async with self._using_engine() as engine:
+            return await receive_alerts(
+                engine.store,
+                payload,
+                source=source,
+                start=start,
+                now=moments,
+                tz=self.workspace.tz,
+                in_flight=self._alerts_in_flight,
+            )
+
+    def receive_alerts(self, payload: Any, **kwargs: Any) -> list[AlertOutcome]:
+        return _sync(self.areceive_alerts(payload, **kwargs))
 
     async def aresume(
         self,

@@ -1,8 +1,8 @@
 """Incident detection from synthetic uptime checks (Infrastructure Maintainer, continuous).
 
 A service is failing when its most recent check in the look-back window failed. Every
-checked service failing means the product is down (P0 by the severity table); otherwise
-the triage step sets the severity.
+checked service failing means the product is down (P0 by the severity table); any one
+failing is a major feature broken (P1). Triage may raise either, never lower it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def find_incident(workspace: Workspace, now: datetime) -> Trigger | None:
     return Trigger(
         kind="incident",
         summary=f"{summary} (uptime checks since {fmt(since)})",
-        severity="P0" if everything else None,
+        severity="P0" if everything else "P1",
         details={
             "source": "uptime_checks",
             "services_down": down,

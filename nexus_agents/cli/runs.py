@@ -345,6 +345,25 @@ def print_history(console: Console, history: Any) -> None:
         console.print(f"continue it with: nexus runs resume {r.run_id}")
 
 
+def _receive(
+    console: Console, nx: Nexus, payload: dict[str, Any], source: str, unattended: bool, as_json: bool
+) -> None:
+    """``run incident --alert FILE --source S``: open or close incident runs by alert key."""
+    import asyncio
+
+    from rich.markup import escape
+
+    outcomes = asyncio.run(nx.areceive_alerts(payload, source=source, unattended=unattended))
+    if as_json:
+        typer.echo(json.dumps([o.model_dump(mode="json") for o in outcomes], indent=2))
+    for o in [] if as_json else outcomes:
+        floor = f", floor {o.severity_floor}" if o.severity_floor else ""
+        run = f" run {o.run_id} ({o.run_status})" if o.run_id else ""
+        console.print(escape(shown(f"{o.source} {o.key} {o.status}: {o.action}{run}{floor}. {o.detail}")))
+    if any(o.run_status == "failed" for o in outcomes if o.action == "started"):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_graph(
@@ -354,6 +373,12 @@ def register(app: typer.Typer) -> None:
             None, "--period", help="e.g. 2026-W47, 2026-10, 2026-Q3."
         ),
         alert: Path | None = typer.Option(None, "--alert", help="Alert JSON file (incidents)."),
+        source: str | None = typer.Option(
+            None,
+            "--source",
+            help="What sent the --alert payload: alertmanager, grafana, pagerduty or nexus"
+            " (one incident run per alert key; a resolved alert closes it).",
+        ),
         inputs: Path | None = typer.Option(None, "--inputs", help="JSON file of graph inputs."),
         unattended: bool = typer.Option(
             False, "--unattended", help="Approval gates take their timeout default."
@@ -364,6 +389,12 @@ def register(app: typer.Typer) -> None:
         3 waiting for approval, 130 interrupted (resumable)."""
         console = _console()
         data = _load_json_file(inputs) if inputs else {}
+        if source is not None:
+            if alert is None:
+                raise typer.BadParameter("--source needs --alert FILE", param_hint="--source")
+            nx = _nexus(workspace, runs=True, listeners=[_Progress(console, as_json)])
+            _receive(console, nx, _load_json_file(alert), source, unattended, as_json)
+            return
         if alert is not None:
             data["alert"] = _load_json_file(alert)
         progress = _Progress(console, as_json)

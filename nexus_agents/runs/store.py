@@ -52,7 +52,8 @@ __all__ = [
     "schema_statements",
 ]
 
-# "interrupted": stopped by Ctrl-C / SIGTERM, resumable; "cancelled": stopped for good by a person
+# "interrupted": stopped by Ctrl-C / SIGTERM, resumable; "cancelled": stopped for good, by a
+# person (`runs cancel`) or because its alert resolved; never resumed
 RunStatus = Literal[
     "running", "waiting_approval", "succeeded", "failed", "interrupted", "cancelled"
 ]

@@ -2,8 +2,10 @@
 the boundary.
 
 Only the fields of :class:`~nexus_agents.tools.severity.Alert` plus ``id``,
-``detected_at``, ``source`` and ``summary`` are read; a scheduler trigger's ``details``
-(uptime checks) are turned into those fields. Any other key is kept only as untrusted
+``detected_at``, ``source``, ``summary`` and ``severity`` (P0-P3, the source's own rating:
+it can raise the floor, never lower it) are read; a scheduler trigger's ``details``
+(uptime checks) are turned into those fields: every checked service failing is
+``service_down``, any failing is ``checks_failing`` (P1). Any other key is kept only as untrusted
 context text for the prompt: it never reaches run state, an artifact's structure or the
 facts. ``detected_at`` must lie within ``MAX_AGE`` before and ``MAX_AHEAD`` after the
 moment the run looks from, and an alert must carry something to act on.
@@ -19,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from nexus_agents.artifacts.facts import SEVERITY_ORDER
 from nexus_agents.exceptions import DataError
 from nexus_agents.tools.severity import Alert
 
@@ -27,11 +30,11 @@ __all__ = ["MAX_AGE", "MAX_AHEAD", "ReceivedAlert", "receive_alert"]
 FILE = "inputs.alert"
 MAX_AGE = timedelta(days=31)
 MAX_AHEAD = timedelta(hours=1)
-_OWN_KEYS = frozenset({"id", "detected_at", "source", "summary", "details"})
-# a scheduler trigger (``Trigger``) carries these; they are read through ``details``
-_TRIGGER_KEYS = frozenset({"kind", "severity"})
+_OWN_KEYS = frozenset({"id", "detected_at", "source", "summary", "details", "severity"})
+# a scheduler trigger (``Trigger``) carries this; it is read through ``details``
+_TRIGGER_KEYS = frozenset({"kind"})
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-_EXTRA_TEXT_MAX = 2000
+_EXTRA_TEXT_MAX = 8000
 
 
 class ReceivedAlert(BaseModel):
@@ -74,6 +77,8 @@ def _flatten(raw: Mapping[str, Any]) -> dict[str, Any]:
     down, checked = details.get("services_down"), details.get("services_checked")
     if down and checked and sorted(map(str, down)) == sorted(map(str, checked)):
         data.setdefault("service_down", True)
+    if down:
+        data.setdefault("checks_failing", [str(s) for s in down])
     if down and not data.get("service"):
         data["service"] = ",".join(str(s) for s in down)
     if details.get("first_failure_seen") and not data.get("detected_at"):
@@ -90,7 +95,10 @@ def _unrecognised(raw: Mapping[str, Any], known: set[str]) -> str:
             continue
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
         parts.append(f"{str(key)[:40]}: {shown}")
-    return "; ".join(parts)[:_EXTRA_TEXT_MAX]
+    text = "; ".join(parts)
+    if len(text) > _EXTRA_TEXT_MAX:
+        text = f"{text[:_EXTRA_TEXT_MAX]} [cut {len(text) - _EXTRA_TEXT_MAX} chars]"
+    return text
 
 
 def _when(value: Any, *, now: Sequence[datetime], tz: tzinfo) -> datetime | None:
@@ -116,6 +124,21 @@ def _when(value: Any, *, now: Sequence[datetime], tz: tzinfo) -> datetime | None
     return moment
 
 
+def _severity(value: Any) -> str | None:
+    """The source's rating given as ``severity``: P0..P3 (any case), or None when absent."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip().upper()
+    if text not in SEVERITY_ORDER:
+        raise DataError(
+            FILE,
+            f"must be one of {', '.join(SEVERITY_ORDER)} (the source's own rating), "
+            f"got {str(value)[:40]!r}",
+            column="severity",
+        )
+    return text
+
+
 def _actionable(alert: Alert, summary: str) -> bool:
     flags = (
         alert.service_down,
@@ -124,6 +147,8 @@ def _actionable(alert: Alert, summary: str) -> bool:
         alert.user_data_affected,
         alert.major_feature_broken,
         alert.revenue_impact,
+        bool(alert.checks_failing),
+        alert.source_severity is not None,
     )
     measured = (alert.error_rate, alert.latency_ms, alert.users_affected)
     described = (alert.service, alert.title, alert.description, summary)
@@ -145,6 +170,9 @@ def receive_alert(
     known = set(Alert.model_fields) | _OWN_KEYS
     if "details" in raw or raw.get("kind") == "incident":
         known |= _TRIGGER_KEYS
+    rating = _severity(data.get("severity"))
+    if rating is not None:
+        data.setdefault("source_severity", rating)
     try:
         alert = Alert.model_validate({k: v for k, v in data.items() if k in Alert.model_fields})
     except ValidationError as exc:

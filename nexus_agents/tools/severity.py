@@ -1,12 +1,16 @@
 """The severity floor of an alert and the response policy of each severity.
 
 Floor rules (REFERENCE.md): service down, data loss or a security breach -> P0; a major
-feature broken, an error rate of 50% or more, or latency at 10x the baseline or more ->
-P1; anything else -> P3 (P2 needs a judgement the rules cannot make: "minor feature,
-workaround available"). A model may propose a more severe level, never a less severe one.
+feature broken, a service failing its uptime checks, an error rate of 50% or more, or
+latency at 10x the baseline or more -> P1; anything else -> P3 (P2 needs a judgement the
+rules cannot make: "minor feature, workaround available"). The severity the alert's source
+gave (``source_severity``) can raise the floor, never lower it. A model may propose a more
+severe level, never a less severe one.
 """
 
 from __future__ import annotations
+
+import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +22,7 @@ from nexus_agents.tools.sla import ESCALATION, RESPONSE_TARGET_MINUTES
 P1_ERROR_RATE = 0.5
 P1_LATENCY_RATIO = 10.0
 LEGAL = "Legal Compliance Checker"
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 class Alert(BaseModel):
@@ -38,6 +43,15 @@ class Alert(BaseModel):
     latency_ms: float | None = Field(default=None, ge=0)
     baseline_latency_ms: float | None = Field(default=None, ge=0, description="normal latency")
     users_affected: int | None = Field(default=None, ge=0)
+    checks_failing: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="services whose latest uptime check failed (a major feature broken)",
+    )
+    source_severity: Severity | None = Field(
+        default=None,
+        description="the severity the alert's source gave; it can raise the floor, never lower it",
+    )
 
 
 class SeverityPolicy(BaseModel):
@@ -94,8 +108,14 @@ def floor_of(alert: Alert) -> SeverityFloor:
         p1.append(f"error rate {alert.error_rate:.0%} >= 50%")
     if ratio is not None and ratio >= P1_LATENCY_RATIO:
         p1.append(f"latency {ratio:.1f}x baseline >= 10x")
+    if alert.checks_failing:
+        p1.append(_failing_checks(alert.checks_failing))
     floor: Severity = "P0" if p0 else "P1" if p1 else "P3"
     reasons = p0 + p1 if (p0 or p1) else ["no P0 or P1 rule matched"]
+    source = alert.source_severity
+    if source is not None and SEVERITY_ORDER.index(source) < SEVERITY_ORDER.index(floor):
+        floor = source
+        reasons = [*(p0 + p1), f"the alert's source rated it {source}"]
     notify: list[str] = []
     if alert.security_breach or alert.user_data_affected or alert.data_loss:
         notify.append(LEGAL)
@@ -111,13 +131,21 @@ def floor_of(alert: Alert) -> SeverityFloor:
     )
 
 
+def _failing_checks(services: list[str]) -> str:
+    named = [s for s in services if _NAME.match(s)][:10]
+    more = len(services) - len(named)
+    listed = ", ".join(named) + (f" and {more} more" if named and more else "")
+    return f"uptime checks failing for {listed or f'{more} service(s)'}"
+
+
 @tool()
 def severity_floor(args: Alert) -> SeverityFloor:
     """The lowest severity an alert may get by rule, with the reasons and response policy.
 
     P0 when the service is down, data was lost or security is breached; P1 when a major
-    feature is broken, the error rate (a fraction 0..1) is at least 0.5, or latency is at
-    least 10x the baseline; otherwise P3. Also lists who else to notify: the Legal
+    feature is broken, a service fails its uptime checks, the error rate (a fraction 0..1)
+    is at least 0.5, or latency is at least 10x the baseline; otherwise P3. The source's
+    own rating (source_severity) raises the floor when it is more severe. Also lists who else to notify: the Legal
     Compliance Checker for a breach or user data affected, the Finance Tracker and Studio
     Producer for revenue impact.
     """

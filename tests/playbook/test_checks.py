@@ -37,7 +37,8 @@ def test_uptime(workspace: Path) -> None:
     write(workspace, "uptime_checks.csv",
           "checked_at,service,ok\n2026-11-27T11:55:00,api,0\n2026-11-27T11:55:00,web,1\n")
     partial = detect_incident(ctx(workspace))
-    assert partial is not None and partial.kind == "incident" and partial.severity is None
+    # one service down is a major feature broken: P1 (issue 18; it used to set no severity)
+    assert partial is not None and partial.kind == "incident" and partial.severity == "P1"
     assert partial.details["services_down"] == ["api"]
     write(workspace, "uptime_checks.csv",
           "checked_at,service,ok\n2026-11-27T11:55:00,api,0\n2026-11-27T11:58:00,web,0\n")

@@ -98,3 +98,12 @@ def test_final_never_below_floor(proposed: str, floor: str) -> None:
     assert SEVERITY_ORDER.index(out.final) <= SEVERITY_ORDER.index(proposed)
     assert out.final in (proposed, floor)
     assert out.overridden == (out.final != proposed)
+
+
+def test_failing_uptime_checks_are_p1_and_the_source_rating_only_raises() -> None:
+    failing = severity_floor(Alert(service="api", checks_failing=["api"]))
+    assert failing.floor == "P1" and failing.reasons == ["uptime checks failing for api"]
+    raised = severity_floor(Alert(service="api", source_severity="P2"))
+    assert raised.floor == "P2" and raised.reasons == ["the alert's source rated it P2"]
+    kept = severity_floor(Alert(service="api", data_loss=True, source_severity="P3"))
+    assert kept.floor == "P0" and kept.reasons == ["data loss"]

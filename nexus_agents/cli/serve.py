@@ -1,0 +1,58 @@
+"""``nexus serve``: the HTTP receiver of alert webhooks (the ``serve`` extra)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+
+import typer
+
+TOKEN_ENV = "NEXUS_SERVE_TOKEN"
+_WORKSPACE = typer.Option(
+    None, "--workspace", "-w", envvar="NEXUS_WORKSPACE", help="Workspace folder (default: current)."
+)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        workspace: Path | None = _WORKSPACE,
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: loopback)."),
+        port: int = typer.Option(8787, "--port", help="TCP port (0: any free port)."),
+    ) -> None:
+        """Receive alert webhooks: POST /hooks/alerts/{alertmanager|grafana|pagerduty|nexus}.
+
+        Off loopback a token is required: set NEXUS_SERVE_TOKEN and send it as
+        'Authorization: Bearer <token>'."""
+        from nexus_agents.exceptions import ConfigError
+
+        token = os.environ.get(TOKEN_ENV) or None
+        if not _loopback(host) and token is None:
+            raise ConfigError(f"binding {host} (not loopback) needs a token: set {TOKEN_ENV}")
+        try:
+            import uvicorn
+
+            from nexus_agents.web.app import create_app
+        except ImportError as exc:
+            raise ConfigError(
+                f"{exc.name} is missing; install the serve extra: pip install 'nexus-agents[serve]'"
+            ) from None
+        from nexus_agents.api import Nexus
+
+        nx = Nexus.from_workspace(workspace)
+        config = uvicorn.Config(
+            create_app(nx, token=token), host=host, port=port, log_level="info", access_log=False, lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        typer.echo(f"nexus serve: workspace {nx.config.workspace}, binding {host}:{port}", err=True)
+        server.run()
