@@ -51,7 +51,7 @@ from nexus_agents.graphs.spec import (
     case_key,
     resolve_step_function,
 )
-from nexus_agents.graphs.state import GraphState, apply_update, changes
+from nexus_agents.graphs.state import GraphState, apply_update, changes, nested_start
 
 __all__ = ["Decider", "LeafStep", "Node", "NodeBody", "NodeFactory", "build_graph"]
 
@@ -388,18 +388,7 @@ def _run_nested(graph: CompiledStateGraph[Any, Any, Any, Any], prefix: str | Non
     """
 
     async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
-        start = {
-            "inputs": dict(state.get("inputs", {})),
-            "period": state.get("period"),
-            "values": dict(state.get("values", {})),
-            "artifacts": dict(state.get("artifacts", {})),
-            "attempts": dict(state.get("attempts", {})),
-            "history": dict(state.get("history", {})),
-            "approvals": dict(state.get("approvals", {})),
-            "events": [],
-            "usage": {},
-            "errors": [],
-        }
+        start = nested_start(state)
         out = await graph.ainvoke(start, config, context=ctx)
         delta = changes(start, out)
         if prefix is not None and "artifacts" in delta:

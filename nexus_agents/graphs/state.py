@@ -20,6 +20,7 @@ __all__ = [
     "changes",
     "initial_state",
     "merge_dict",
+    "nested_start",
     "sum_usage",
 ]
 
@@ -76,6 +77,23 @@ def apply_update(state: Mapping[str, Any], update: Mapping[str, Any]) -> dict[st
     for key, value in update.items():
         reducer = REDUCERS.get(key)
         out[key] = value if reducer is None or key not in out else reducer(out[key], value)
+    return out
+
+
+def nested_start(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The state a nested graph (a parallel branch, a sub-graph step) starts from: the
+    parent's values as they are and its accumulating keys (``events``, ``errors``,
+    ``usage``) empty, so ``changes(start, end)`` is exactly what the nested graph added."""
+    out: dict[str, Any] = {}
+    for key, reducer in REDUCERS.items():
+        if reducer is add_list:
+            out[key] = []
+        elif reducer is sum_usage:
+            out[key] = {}
+        elif reducer is merge_dict:
+            out[key] = dict(state.get(key) or {})
+        elif key in state:
+            out[key] = state[key]
     return out
 
 

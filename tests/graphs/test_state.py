@@ -3,7 +3,14 @@ and what a nested graph hands back), agree with the reducers declared on GraphSt
 
 from __future__ import annotations
 
-from nexus_agents.graphs.state import REDUCERS, GraphState, apply_update, changes, initial_state
+from nexus_agents.graphs.state import (
+    REDUCERS,
+    GraphState,
+    apply_update,
+    changes,
+    initial_state,
+    nested_start,
+)
 
 
 def test_every_state_key_has_its_declared_reducer() -> None:
@@ -56,3 +63,14 @@ def test_changes_is_what_apply_update_needs_to_get_there() -> None:
     assert {k: rebuilt[k] for k in ("values", "events", "usage")} == {
         k: after[k] for k in ("values", "events", "usage")
     }
+
+
+def test_a_nested_graph_starts_from_the_values_with_nothing_accumulated() -> None:
+    parent = dict(initial_state({"x": 1}, "2026-11"))
+    parent.update(values={"a": 1}, events=[{"event": "old"}], usage={"calls": 4}, errors=["e"])
+    start = nested_start(parent)
+    assert start["values"] == {"a": 1} and start["inputs"] == {"x": 1}
+    assert start["period"] == "2026-11"
+    assert start["events"] == [] and start["errors"] == [] and start["usage"] == {}
+    start["values"]["b"] = 2
+    assert parent["values"] == {"a": 1}  # a copy: the branch cannot write into its parent
