@@ -18,7 +18,7 @@ __all__ = ["freeze_startup_objects"]
 # what every run imports: loaded before the freeze so their objects are frozen too
 RUN_MODULES = (
     "nexus_agents.runs.engine",
-    "nexus_agents.graphs.compiler",
+    "nexus_agents.runs.nodes",
     "nexus_agents.runtime.executor",
     "nexus_agents.llm.openai_model",
     "nexus_agents.data.workspace",

@@ -98,3 +98,11 @@ def test_no_new_import_goes_up_the_layers() -> None:
     assert sorted(new) == [], "imports that go up the layers; inject the higher piece instead"
     gone = KNOWN_BACK_EDGES - set(back)
     assert sorted(gone) == [], "these back edges are gone: remove them from KNOWN_BACK_EDGES"
+
+
+def test_graphs_only_builds_running_belongs_to_runs() -> None:
+    """The graph builder takes its nodes from a factory; executing them (store writes,
+    actions, approvals, usage) is the run side's, so graphs imports neither."""
+    edges = package_edges()
+    assert ("graphs", "runs") not in edges
+    assert ("graphs", "actions") not in edges

@@ -1,7 +1,8 @@
 """The seam between a compiled graph and whatever runs an agent step.
 
-The compiler never calls a model. For each agent step it calls an injected
-``StepExecutor``; the runtime package provides the real one, tests use a fake.
+A graph never calls a model: for each agent step the run's nodes
+(``nexus_agents.runs.nodes``) call an injected ``StepExecutor``; the runtime package
+provides the real one, tests use a fake.
 """
 
 from __future__ import annotations

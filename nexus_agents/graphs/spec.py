@@ -48,6 +48,7 @@ __all__ = [
     "iter_steps",
     "parse_spec",
     "resolve_function",
+    "resolve_step_function",
     "validate_names",
 ]
 
@@ -509,6 +510,15 @@ def resolve_function(ref: str) -> Callable[..., Any]:
     if not callable(fn):
         raise ValueError(f"{ref} is not callable")
     return fn  # type: ignore[no-any-return]
+
+
+def resolve_step_function(spec: GraphSpec, step_id: str, ref: str | None) -> Callable[..., Any]:
+    """``resolve_function`` for a step of ``spec``: a bad reference is a ``SpecError``
+    naming the spec's file and the step."""
+    try:
+        return resolve_function(ref or "")
+    except ValueError as exc:
+        raise SpecError(spec.source, str(exc), item=step_id) from None
 
 
 def validate_names(

@@ -41,15 +41,15 @@ GRAPH_NAMES: tuple[str, ...] = (
 
 def build(name: str, executor: Any = None) -> Any:
     """Compile the shipped graph ``name`` (sub-graphs resolved among the shipped specs)."""
-    from nexus_agents.graphs.compiler import compile_graph
     from nexus_agents.graphs.loader import load_graph_specs
+    from nexus_agents.runs.nodes import compile_run_graph
 
     specs = load_graph_specs()
     if executor is None:
         from nexus_agents.runtime.executor import default_executor
 
         executor = default_executor()
-    return compile_graph(specs[name], executor=executor, specs=specs)
+    return compile_run_graph(specs[name], executor, specs=specs)
 
 
 def _factory(name: str) -> Callable[[], Any]:

@@ -268,9 +268,9 @@ class Engine:
             spec = self.specs.get(name)
             if spec is None:
                 raise UnknownNameError("graph", name, list(self.specs))
-            from nexus_agents.graphs.compiler import compile_graph
+            from nexus_agents.runs.nodes import compile_run_graph
 
-            self._compiled[name] = compile_graph(
+            self._compiled[name] = compile_run_graph(
                 spec, self.executor, checkpointer=self.checkpointer, specs=self.specs
             )
         return self._compiled[name]
