@@ -145,8 +145,8 @@ def _build_facts(data: dict[str, Any]) -> float:
     started = time.perf_counter()
     from nexus_agents.data.context import use_workspace
     from nexus_agents.data.workspace import Workspace
+    from nexus_agents.facts import FactsContext, builder_for
     from nexus_agents.periods import parse_period
-    from nexus_agents.runtime.facts import FactsContext, builder_for
 
     workspace = Workspace(data["workspace"])
     period = parse_period(data["period"])

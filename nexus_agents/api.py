@@ -336,10 +336,10 @@ class Nexus:
         """Run one agent once for a period and return its artifact (not stored as a run)."""
         from nexus_agents.artifacts.base import ArtifactMeta
         from nexus_agents.data.context import use_workspace
+        from nexus_agents.facts import FactsContext, builder_for
         from nexus_agents.llm.pricing import PriceTable
         from nexus_agents.runtime.agent_runner import run_agent
         from nexus_agents.runtime.budget import MeteredModel, RunBudget
-        from nexus_agents.runtime.facts import FactsContext, builder_for
 
         spec = self.roster.get(agent)
         label = period or self.default_period("cadence_run").label

@@ -21,6 +21,7 @@ from nexus_agents.artifacts.base import Artifact, ArtifactMeta
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import NexusConfig
 from nexus_agents.exceptions import ModelError
+from nexus_agents.facts import FactsContext, LoopBoundStore, builder_for
 from nexus_agents.graphs.executor import ModelCall, StepContext, StepResult
 from nexus_agents.llm.call_record import UsageRecord
 from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
@@ -29,7 +30,6 @@ from nexus_agents.llm.trace import call_trace
 from nexus_agents.periods import Period, parse_period
 from nexus_agents.runtime.agent_runner import run_agent
 from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
-from nexus_agents.runtime.facts import FactsContext, LoopBoundStore, builder_for
 from nexus_agents.runtime.lookahead import FactsLookahead
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class AgentExecutor:
 
     async def run_agent(self, step: AgentStep, state: GraphState, ctx: StepContext) -> StepResult:
         from nexus_agents.data.context import use_workspace
-        from nexus_agents.playbook.cadence import resolve_step
+        from nexus_agents.graphs.agent_from_input import resolve_step
 
         step = resolve_step(step, state)  # cadence_run: the agent named in the run inputs
         spec = self.roster.get(step.agent)

@@ -64,8 +64,8 @@ class FactsLookahead:
         self, steps: tuple[AgentStep, ...], state: dict[str, Any], period: Period, as_of: datetime
     ) -> None:
         from nexus_agents.data.context import use_workspace
-        from nexus_agents.playbook.cadence import resolve_step
-        from nexus_agents.runtime.facts import FactsContext, builder_for
+        from nexus_agents.facts import FactsContext, builder_for
+        from nexus_agents.graphs.agent_from_input import resolve_step
 
         workspace = self.workspace
         with use_workspace(workspace), workspace.pinned():

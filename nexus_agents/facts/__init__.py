@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nexus_agents.exceptions import UnknownNameError
+from nexus_agents.facts.bundle import FactBundle
 from nexus_agents.periods import Period
-from nexus_agents.runtime.agent_runner import FactBundle
 
 if TYPE_CHECKING:
     from nexus_agents.data.workspace import Workspace
@@ -91,7 +91,7 @@ def facts_builder(kind: str) -> Callable[[Builder], Builder]:
 
 def _load_builtins() -> None:
     for name in _BUILTIN_MODULES:
-        importlib.import_module(f"nexus_agents.runtime.facts.{name}")
+        importlib.import_module(f"nexus_agents.facts.{name}")
 
 
 def builder_for(kind: str) -> Builder:
