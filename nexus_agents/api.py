@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from nexus_agents.runtime.executor import AgentExecutor
     from nexus_agents.runtime.lookahead import FactsLookahead
     from nexus_agents.schedule.jobs import CadenceJob, JobOutcome
+    from nexus_agents.schedule.runner import JobRunner
     from nexus_agents.tools.kpis import KPIReport
 
 T = TypeVar("T")
@@ -403,6 +404,24 @@ class Nexus:
             error=result.error if status is JobStatus.FAILED else None,
             finished_at=datetime.now(UTC),
         )
+
+
+
+# ---------------------------------------------------------------------- wiring for below
+# The lower layers never reach up for these: the scheduler's worker, LangGraph's entry
+# (``nexus_agents.langgraph_entry``) and the CLI get them from here and pass them down.
+
+
+def default_executor(workspace: str | Path | None = None) -> AgentExecutor:
+    """The step executor of the workspace ``workspace`` (default: ``NEXUS_WORKSPACE`` or
+    the current folder), as a ``Nexus`` of it builds it."""
+    return Nexus.from_workspace(workspace).executor()
+
+
+def default_runner(workspace: str | Path) -> JobRunner:
+    """The scheduler's job runner for ``workspace``: its ``Nexus.arun_job``."""
+    runner: JobRunner = Nexus.from_workspace(Path(workspace)).arun_job
+    return runner
 
 
 class _SharedEngine:

@@ -296,12 +296,3 @@ class AgentExecutor:
             ],
         )
 
-
-def default_executor(workspace: str | None = None) -> AgentExecutor:
-    """The executor of the workspace in ``NEXUS_WORKSPACE`` (or the current folder).
-
-    Used by LangGraph's own tooling through ``langgraph.json``.
-    """
-    from nexus_agents.api import Nexus
-
-    return Nexus.from_workspace(workspace).executor()
