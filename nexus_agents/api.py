@@ -233,9 +233,8 @@ class Nexus:
         await self.aclose()
 
     def _release(self, engine: Engine, run_id: str) -> None:
-        forget = getattr(engine.executor, "forget_run", None)
-        if forget is not None:
-            forget(run_id)  # budgets are re-read from the store on the next resume
+        if engine.executor is not None:
+            engine.executor.forget_run(run_id)  # budgets are re-read on the next resume
 
     # ------------------------------------------------------------------ runs
 
@@ -258,15 +257,22 @@ class Nexus:
         data["period"] = str(label)
         self._prefetch_data()
         spec = self.specs.get(graph)
-        if spec is not None and thread_id is None:
-            # start the facts of the run's agent steps now, while the engine opens (the
-            # engine's own start finds them under way and starts nothing)
+        prepared = spec is not None and thread_id is None
+        if prepared:
+            # a new run: start the facts of its agent steps now, while the engine opens
+            # (the engine then does not prepare the run again)
             from nexus_agents.graphs.state import initial_state
 
             self.executor().prepare_run(spec, dict(initial_state(data, str(label))))
         async with self._using_engine() as engine:
             result = await engine.start(
-                graph, data, thread_id=thread_id, period=str(label), job=job, unattended=unattended
+                graph,
+                data,
+                thread_id=thread_id,
+                period=str(label),
+                job=job,
+                unattended=unattended,
+                prepared=prepared,
             )
             self._release(engine, result.run_id)
             return result

@@ -14,7 +14,7 @@ from typing import Any
 
 from nexus_agents.graphs.agent_from_input import FROM_INPUT, resolve_step
 from nexus_agents.graphs.executor import StepContext, StepExecutor, StepResult
-from nexus_agents.graphs.spec import AgentStep
+from nexus_agents.graphs.spec import AgentStep, GraphSpec
 
 __all__ = ["FROM_INPUT", "InputAgentExecutor", "check_inputs", "resolve_step"]
 
@@ -61,3 +61,9 @@ class InputAgentExecutor:
 
     async def run_agent(self, step: AgentStep, state: Any, ctx: StepContext) -> StepResult:
         return await self.inner.run_agent(resolve_step(step, state), state, ctx)
+
+    def prepare_run(self, spec: GraphSpec, state: dict[str, Any]) -> None:
+        self.inner.prepare_run(spec, state)
+
+    def forget_run(self, run_id: str) -> None:
+        self.inner.forget_run(run_id)
