@@ -340,40 +340,22 @@ class Nexus:
     async def aask(
         self, agent: str, *, period: str | None = None, inputs: Mapping[str, Any] | None = None
     ) -> AgentOutcome:
-        """Run one agent once for a period and return its artifact (not stored as a run)."""
-        from nexus_agents.artifacts.base import ArtifactMeta
-        from nexus_agents.data.context import use_workspace
-        from nexus_agents.facts import FactsContext, builder_for
-        from nexus_agents.llm.pricing import PriceTable
-        from nexus_agents.runtime.agent_runner import run_agent
-        from nexus_agents.runtime.budget import MeteredModel, RunBudget
+        """Run one agent once for a period and return its artifact (not stored as a run).
+
+        It is the agent step of a graph, run outside any run (``AgentExecutor.ask``)."""
+        from nexus_agents.graphs.spec import AgentStep
 
         spec = self.roster.get(agent)
         label = period or self.default_period("cadence_run").label
-        the_period = parse_period(label)
-        as_of = min(self.workspace.now(), the_period.end)
-        state = {
+        parse_period(label)  # a bad label fails here, before any work
+        state: dict[str, Any] = {
             "inputs": dict(cut_strings(dict(inputs or {}))),
             "period": label,
             "values": {},
             "artifacts": {},
         }
-        with use_workspace(self.workspace), self.workspace.pinned():
-            bundle = await asyncio.to_thread(
-                builder_for(spec.output),
-                FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state),
-            )
-            return await run_agent(
-                MeteredModel(
-                    self.model,
-                    RunBudget(self.config.limits, prices=PriceTable(self.config.llm.prices)),
-                ),
-                spec,
-                bundle=bundle,
-                task=f"Write the report for {label}.",
-                llm=self.config.llm,
-                meta=ArtifactMeta(period=label, created_at=as_of.isoformat(timespec="seconds")),
-            )
+        step = AgentStep(id=spec.slug, agent=spec.slug, task=f"Write the report for {label}.")
+        return await self.executor().ask(step, state)  # type: ignore[arg-type]
 
     def ask(self, agent: str, **kwargs: Any) -> AgentOutcome:
         return _sync(self.aask(agent, **kwargs))
