@@ -257,13 +257,14 @@ class Nexus:
         data["period"] = str(label)
         self._prefetch_data()
         spec = self.specs.get(graph)
-        prepared = spec is not None and thread_id is None
-        if prepared:
+        prepared = False
+        if spec is not None and thread_id is None:
             # a new run: start the facts of its agent steps now, while the engine opens
             # (the engine then does not prepare the run again)
             from nexus_agents.graphs.state import initial_state
 
             self.executor().prepare_run(spec, dict(initial_state(data, str(label))))
+            prepared = True
         async with self._using_engine() as engine:
             result = await engine.start(
                 graph,
