@@ -145,8 +145,8 @@ def _build_facts(data: dict[str, Any]) -> float:
     started = time.perf_counter()
     from nexus_agents.data.context import use_workspace
     from nexus_agents.data.workspace import Workspace
+    from nexus_agents.facts import prepare_facts
     from nexus_agents.periods import parse_period
-    from nexus_agents.runtime.facts import FactsContext, builder_for
 
     workspace = Workspace(data["workspace"])
     period = parse_period(data["period"])
@@ -154,10 +154,7 @@ def _build_facts(data: dict[str, Any]) -> float:
     state = {"inputs": dict(data["inputs"]), "period": period.label}
     with use_workspace(workspace), workspace.pinned():
         for step, _agent, output, _inputs in STEPS:
-            builder_for(output)(
-                FactsContext(workspace=workspace, period=period, as_of=as_of, state=state,
-                             step_id=step)
-            )
+            prepare_facts(workspace, output, period, as_of, state, step_id=step)
     return time.perf_counter() - started
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from nexus_agents.runtime.executor import AgentExecutor
     from nexus_agents.runtime.lookahead import FactsLookahead
     from nexus_agents.schedule.jobs import CadenceJob, JobOutcome
+    from nexus_agents.schedule.runner import JobRunner
     from nexus_agents.tools.kpis import KPIReport
 
 T = TypeVar("T")
@@ -234,9 +235,8 @@ class Nexus:
         await self.aclose()
 
     def _release(self, engine: Engine, run_id: str) -> None:
-        forget = getattr(engine.executor, "forget_run", None)
-        if forget is not None:
-            forget(run_id)  # budgets are re-read from the store on the next resume
+        if engine.executor is not None:
+            engine.executor.forget_run(run_id)  # budgets are re-read on the next resume
 
     # ------------------------------------------------------------------ runs
 
@@ -259,15 +259,23 @@ class Nexus:
         data["period"] = str(label)
         self._prefetch_data()
         spec = self.specs.get(graph)
+        prepared = False
         if spec is not None and thread_id is None:
-            # start the facts of the run's agent steps now, while the engine opens (the
-            # engine's own start finds them under way and starts nothing)
+            # a new run: start the facts of its agent steps now, while the engine opens
+            # (the engine then does not prepare the run again)
             from nexus_agents.graphs.state import initial_state
 
             self.executor().prepare_run(spec, dict(initial_state(data, str(label))))
+            prepared = True
         async with self._using_engine() as engine:
             result = await engine.start(
-                graph, data, thread_id=thread_id, period=str(label), job=job, unattended=unattended
+                graph,
+                data,
+                thread_id=thread_id,
+                period=str(label),
+                job=job,
+                unattended=unattended,
+                prepared=prepared,
             )
             self._release(engine, result.run_id)
             return result
@@ -364,40 +372,22 @@ class Nexus:
     async def aask(
         self, agent: str, *, period: str | None = None, inputs: Mapping[str, Any] | None = None
     ) -> AgentOutcome:
-        """Run one agent once for a period and return its artifact (not stored as a run)."""
-        from nexus_agents.artifacts.base import ArtifactMeta
-        from nexus_agents.data.context import use_workspace
-        from nexus_agents.llm.pricing import PriceTable
-        from nexus_agents.runtime.agent_runner import run_agent
-        from nexus_agents.runtime.budget import MeteredModel, RunBudget
-        from nexus_agents.runtime.facts import FactsContext, builder_for
+        """Run one agent once for a period and return its artifact (not stored as a run).
+
+        It is the agent step of a graph, run outside any run (``AgentExecutor.ask``)."""
+        from nexus_agents.graphs.spec import AgentStep
 
         spec = self.roster.get(agent)
         label = period or self.default_period("cadence_run").label
-        the_period = parse_period(label)
-        as_of = min(self.workspace.now(), the_period.end)
-        state = {
+        parse_period(label)  # a bad label fails here, before any work
+        state: dict[str, Any] = {
             "inputs": dict(cut_strings(dict(inputs or {}))),
             "period": label,
             "values": {},
             "artifacts": {},
         }
-        with use_workspace(self.workspace), self.workspace.pinned():
-            bundle = await asyncio.to_thread(
-                builder_for(spec.output),
-                FactsContext(workspace=self.workspace, period=the_period, as_of=as_of, state=state),
-            )
-            return await run_agent(
-                MeteredModel(
-                    self.model,
-                    RunBudget(self.config.limits, prices=PriceTable(self.config.llm.prices)),
-                ),
-                spec,
-                bundle=bundle,
-                task=f"Write the report for {label}.",
-                llm=self.config.llm,
-                meta=ArtifactMeta(period=label, created_at=as_of.isoformat(timespec="seconds")),
-            )
+        step = AgentStep(id=spec.slug, agent=spec.slug, task=f"Write the report for {label}.")
+        return await self.executor().ask(step, state)  # type: ignore[arg-type]
 
     def ask(self, agent: str, **kwargs: Any) -> AgentOutcome:
         return _sync(self.aask(agent, **kwargs))
@@ -434,6 +424,24 @@ class Nexus:
             error=result.error if status is JobStatus.FAILED else None,
             finished_at=datetime.now(UTC),
         )
+
+
+
+# ---------------------------------------------------------------------- wiring for below
+# The lower layers never reach up for these: the scheduler's worker, LangGraph's entry
+# (``nexus_agents.langgraph_entry``) and the CLI get them from here and pass them down.
+
+
+def default_executor(workspace: str | Path | None = None) -> AgentExecutor:
+    """The step executor of the workspace ``workspace`` (default: ``NEXUS_WORKSPACE`` or
+    the current folder), as a ``Nexus`` of it builds it."""
+    return Nexus.from_workspace(workspace).executor()
+
+
+def default_runner(workspace: str | Path) -> JobRunner:
+    """The scheduler's job runner for ``workspace``: its ``Nexus.arun_job``."""
+    runner: JobRunner = Nexus.from_workspace(Path(workspace)).arun_job
+    return runner
 
 
 class _SharedEngine:

@@ -195,3 +195,23 @@ async def test_the_result_a_run_returns_equals_the_stored_one(
             assert returned.model_dump() == stored.model_dump()
     assert waiting.status == "waiting_approval" and waiting.pending is not None
     assert finished.status == "succeeded" and finished.artifacts
+
+
+def test_a_new_run_is_prepared_once(
+    ws: Path, server: MockLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor's ``prepare_run`` (its facts lookahead) runs once per run: ``Nexus``
+    starts it while the engine opens, and the engine does not start it again."""
+    from nexus_agents.runtime.executor import AgentExecutor
+
+    prepared: list[str] = []
+    original = AgentExecutor.prepare_run
+
+    def spy(self: AgentExecutor, spec: Any, state: dict[str, Any]) -> None:
+        prepared.append(spec.name)
+        original(self, spec, state)
+
+    monkeypatch.setattr(AgentExecutor, "prepare_run", spy)
+    result = nexus(ws, server).run("preconditions", period="2026-11-26")
+    assert result.status == "succeeded", result.error
+    assert prepared == ["preconditions"]

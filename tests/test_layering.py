@@ -22,24 +22,22 @@ LAYERS: list[set[str]] = [
     {"data", "actions"},
     {"tools"},
     {"llm"},
-    {"agents", "checks"},
+    # the scheduler gets its job runner from the top (api / cli) and imports only layer 0;
+    # the continuous checks, the entry checklist and the playbook read its calendar
+    {"schedule"},
+    {"agents", "checks", "facts"},
     {"runtime"},
     {"graphs"},
     {"runs"},
     {"playbook"},
-    {"schedule"},
-    {"api", "evals", "testing"},
+    {"api", "langgraph_entry", "evals", "testing"},
     {"cli", "web", "__init__"},
 ]
 
 # (importer, imported): today's back edges, to be removed one by one.
 KNOWN_BACK_EDGES: set[tuple[str, str]] = {
     ("data", "tools"),
-    ("checks", "schedule"),
-    ("runtime", "api"),
     ("runtime", "graphs"),
-    ("runtime", "playbook"),
-    ("playbook", "schedule"),
 }
 
 

@@ -20,10 +20,10 @@ _WS = typer.Option(
 
 
 def _engine(workspace: Path | None, *, role: str, worker_id: str | None = None) -> ScheduleEngine:
+    from nexus_agents.api import default_runner
     from nexus_agents.cli._common import workspace_dir
     from nexus_agents.config import load_config
     from nexus_agents.schedule.engine import ScheduleEngine
-    from nexus_agents.schedule.runner import default_runner
 
     config = load_config(workspace_dir(workspace))
     runner = default_runner(config.workspace) if role == "worker" or role == "run" else _no_runner

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from nexus_agents.actions.base import Integration
-    from nexus_agents.graphs.spec import AgentStep
+    from nexus_agents.graphs.spec import AgentStep, GraphSpec
     from nexus_agents.graphs.state import GraphState
     from nexus_agents.runs.store import RunStore
 
@@ -92,6 +92,18 @@ class StepContext:
 
 @runtime_checkable
 class StepExecutor(Protocol):
+    """Runs the agent steps of the runs of an engine.
+
+    ``prepare_run`` is called once when a new run (or a resume) starts executing, before
+    its first step: a place to start work early (the real executor builds its steps'
+    facts in the background); it must not fail. ``forget_run`` drops what the executor
+    holds in memory for a run, e.g. its budget, which is then re-read from the store.
+    """
+
     async def run_agent(
         self, step: AgentStep, state: GraphState, ctx: StepContext
     ) -> StepResult: ...
+
+    def prepare_run(self, spec: GraphSpec, state: dict[str, Any]) -> None: ...
+
+    def forget_run(self, run_id: str) -> None: ...

@@ -1,10 +1,10 @@
 """The generic cadence run: one agent, one period, one artifact.
 
 ``graphs/cadence_run.yaml`` has a single agent step marked ``options.agent_from_input:
-true``; its ``agent`` field only satisfies the spec schema. ``resolve_step`` turns it
-into the step the run asked for (``inputs.agent`` and ``inputs.output``), and
-``InputAgentExecutor`` applies that to any ``StepExecutor``. ``check_inputs`` runs first
-so a bad agent or artifact name fails with a clear message before any model call.
+true``; ``nexus_agents.graphs.agent_from_input.resolve_step`` turns it into the step the
+run asked for (``inputs.agent`` and ``inputs.output``), and ``InputAgentExecutor`` applies
+that to any ``StepExecutor``. ``check_inputs`` runs first so a bad agent or artifact name
+fails with a clear message before any model call.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from nexus_agents.graphs.agent_from_input import FROM_INPUT, resolve_step
 from nexus_agents.graphs.executor import StepContext, StepExecutor, StepResult
-from nexus_agents.graphs.spec import AgentStep
+from nexus_agents.graphs.spec import AgentStep, GraphSpec
 
 __all__ = ["FROM_INPUT", "InputAgentExecutor", "check_inputs", "resolve_step"]
-
-FROM_INPUT = "agent_from_input"
 
 
 class _AnyTool:
@@ -54,20 +53,6 @@ def check_inputs(state: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
     return {"values": {"agent": spec.slug, "output": kind}}
 
 
-def resolve_step(step: AgentStep, state: Any) -> AgentStep:
-    """The step with its agent and output taken from the run inputs, when it asks for it."""
-    if not step.options.get(FROM_INPUT):
-        return step
-    inputs = _inputs(state)
-    values = dict((state or {}).get("values") or {})
-    agent = values.get("agent") or inputs.get("agent")
-    if not agent:
-        raise ValueError(f"step {step.id!r} takes its agent from inputs.agent, which is missing")
-    output = values.get("output") or inputs.get("output") or None
-    options = {k: v for k, v in step.options.items() if k != FROM_INPUT}
-    return step.model_copy(update={"agent": str(agent), "output": output, "options": options})
-
-
 class InputAgentExecutor:
     """Wrap a ``StepExecutor`` so ``agent_from_input`` steps run the agent named in inputs."""
 
@@ -76,3 +61,9 @@ class InputAgentExecutor:
 
     async def run_agent(self, step: AgentStep, state: Any, ctx: StepContext) -> StepResult:
         return await self.inner.run_agent(resolve_step(step, state), state, ctx)
+
+    def prepare_run(self, spec: GraphSpec, state: dict[str, Any]) -> None:
+        self.inner.prepare_run(spec, state)
+
+    def forget_run(self, run_id: str) -> None:
+        self.inner.forget_run(run_id)

@@ -1,17 +1,12 @@
-"""The Phase 6 entry checklist, checked against the workspace by code.
+"""The Phase 6 entry checklist as a graph step: the report is written by code.
 
-1. Phase 5 quality gate passed: ``handoff/phase5_quality_gate.md`` exists and records a
-   PASS (and no FAIL).
-2. Phase 5 handoff package received: ``handoff/package.md`` exists and is not empty.
-3. Operational cadences established: the cadence calendar loads with enabled jobs.
-4. Baseline metrics documented: KPIs can be computed for the last complete month.
+The four checks themselves live in ``nexus_agents.facts.preconditions`` (the facts of the
+agent-written report use the same checklist).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from nexus_agents.artifacts.base import ArtifactMeta
@@ -21,14 +16,11 @@ from nexus_agents.artifacts.delivery import (
     PreconditionsReport,
 )
 from nexus_agents.artifacts.facts import CheckResult
-from nexus_agents.exceptions import NexusError
+from nexus_agents.facts.preconditions import GATE_FILE, PACKAGE_FILE, evaluate
 from nexus_agents.graphs.executor import StepContext
 from nexus_agents.playbook._context import artifact_json, publish, workspace_path
 
 __all__ = ["GATE_FILE", "PACKAGE_FILE", "check_preconditions", "evaluate", "report_for"]
-
-GATE_FILE = "handoff/phase5_quality_gate.md"
-PACKAGE_FILE = "handoff/package.md"
 
 _FIX = {
     "phase5_quality_gate": f"record the Phase 5 quality gate verdict (PASS) in {GATE_FILE}",
@@ -36,74 +28,6 @@ _FIX = {
     "cadences_established": "fix graphs/cadences.yaml or the [schedule] table of nexus.toml",
     "baseline_metrics": "add the data files the KPIs need under data/",
 }
-
-
-def _gate(root: Path) -> CheckResult:
-    name = "phase5_quality_gate"
-    path = root / GATE_FILE
-    if not path.is_file():
-        return CheckResult(name=name, passed=False, detail=f"{GATE_FILE} is missing")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if re.search(r"\bFAIL(ED)?\b", text, re.IGNORECASE):
-        return CheckResult(name=name, passed=False, detail=f"{GATE_FILE} records a FAIL")
-    if not re.search(r"\bPASS(ED)?\b", text, re.IGNORECASE):
-        return CheckResult(name=name, passed=False, detail=f"{GATE_FILE} records no PASS verdict")
-    return CheckResult(name=name, passed=True, detail=f"{GATE_FILE} records a PASS")
-
-
-def _package(root: Path) -> CheckResult:
-    name = "handoff_package"
-    path = root / PACKAGE_FILE
-    if not path.is_file():
-        return CheckResult(name=name, passed=False, detail=f"{PACKAGE_FILE} is missing")
-    if not path.read_text(encoding="utf-8", errors="replace").strip():
-        return CheckResult(name=name, passed=False, detail=f"{PACKAGE_FILE} is empty")
-    return CheckResult(name=name, passed=True, detail=f"{PACKAGE_FILE} present")
-
-
-def _cadences(root: Path) -> CheckResult:
-    from nexus_agents.config import load_config
-    from nexus_agents.schedule.calendar import load_calendar
-
-    name = "cadences_established"
-    try:
-        calendar = load_calendar(load_config(root))
-    except NexusError as exc:
-        return CheckResult(name=name, passed=False, detail=f"cadence calendar does not load: {exc}")
-    enabled = calendar.enabled_jobs
-    if not enabled:
-        return CheckResult(name=name, passed=False, detail="the cadence calendar has no enabled job")
-    return CheckResult(
-        name=name, passed=True, detail=f"{len(enabled)} cadence job(s) enabled ({calendar.source})"
-    )
-
-
-def _baseline(root: Path, now: datetime | None) -> CheckResult:
-    from nexus_agents.data.workspace import Workspace
-    from nexus_agents.tools.kpis import compute_kpis, last_complete_month
-
-    name = "baseline_metrics"
-    try:
-        workspace = Workspace(root)
-        as_of = workspace.local(now) if now is not None else workspace.now()
-        report = compute_kpis(workspace, last_complete_month(as_of), as_of)
-    except NexusError as exc:
-        return CheckResult(name=name, passed=False, detail=f"KPIs cannot be computed: {exc}")
-    measured = [r.key for r in report.results if r.status != "no_data"]
-    missing = [r.key for r in report.results if r.status == "no_data"]
-    if not measured:
-        return CheckResult(
-            name=name, passed=False, detail=f"no KPI has data for {report.period} (all {len(missing)} empty)"
-        )
-    detail = f"{len(measured)} of {len(report.results)} KPIs measured for {report.period}"
-    if missing:
-        detail += "; no data: " + ", ".join(missing)
-    return CheckResult(name=name, passed=True, detail=detail)
-
-
-def evaluate(root: Path, now: datetime | None = None) -> list[CheckResult]:
-    """Run the four checks on the workspace folder ``root``."""
-    return [_gate(root), _package(root), _cadences(root), _baseline(root, now)]
 
 
 def report_for(checks: list[CheckResult], meta: ArtifactMeta | None = None) -> PreconditionsReport:

@@ -284,10 +284,14 @@ class Engine:
         period: str | None = None,
         job: str | None = None,
         unattended: bool | None = None,
+        prepared: bool = False,
     ) -> RunResult:
         """Start a run. A known ``thread_id`` (e.g. ``JOB:PERIOD``) is never run twice:
         a finished or waiting run is returned as is, an interrupted one is resumed, one
-        being executed right now raises ``RunBusyError``."""
+        being executed right now raises ``RunBusyError``.
+
+        ``prepared``: the caller already called the executor's ``prepare_run`` for this
+        new run (e.g. while the engine opened), so it is not called again."""
         graph = self.graph(graph_name)
         run_id = thread_id or uuid.uuid4().hex
         async with self._lease(run_id):
@@ -300,6 +304,7 @@ class Engine:
                 period=period,
                 job=job,
                 unattended=unattended,
+                prepared=prepared,
             )
 
     async def _start(
@@ -313,6 +318,7 @@ class Engine:
         period: str | None,
         job: str | None,
         unattended: bool | None,
+        prepared: bool = False,
     ) -> RunResult:
         # only a given thread id can name a run that exists already
         existing = await self.store.get_run(run_id) if thread_id is not None else None
@@ -331,7 +337,8 @@ class Engine:
             run_id, graph_name, job=job, period=period, inputs=dict(inputs or {}), policy=policy
         )
         state = initial_state(dict(inputs or {}), period)
-        self._prepare(graph_name, state)
+        if not prepared:
+            self._prepare(graph_name, state)
         return await self._drive(graph, run_id, graph_name, policy, state, new_run=True)
 
     async def resume(
@@ -438,9 +445,8 @@ class Engine:
         """Hold ``run_id``'s lease (renewed in the background) while the body executes it;
         released on every way out, an error or a cancellation included."""
         lease = await self.store.acquire_lease(run_id, ttl_s=self.lease_ttl_s)
-        forget = getattr(self.executor, "forget_run", None)
-        if forget is not None:
-            forget(run_id)  # another process may have spent budget since: re-read it
+        if self.executor is not None:
+            self.executor.forget_run(run_id)  # another process may have spent budget since
         heartbeat = asyncio.create_task(self._renew(lease), name=f"lease:{run_id}")
         try:
             yield
@@ -469,9 +475,8 @@ class Engine:
 
     def _prepare(self, graph_name: str, state: Mapping[str, Any]) -> None:
         """Let the executor start work for the run's steps early (e.g. their facts)."""
-        prepare = getattr(self.executor, "prepare_run", None)
-        if prepare is not None:
-            prepare(self.specs[graph_name], dict(state))
+        if self.executor is not None:
+            self.executor.prepare_run(self.specs[graph_name], dict(state))
 
     @staticmethod
     def _config(run_id: str) -> dict[str, Any]:

@@ -18,26 +18,11 @@ from nexus_agents.artifacts.base import Artifact, ArtifactMeta
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import LLMConfig
 from nexus_agents.exceptions import NexusError
+from nexus_agents.facts.bundle import FactBundle
 from nexus_agents.llm.interface import ChatModel, Usage
 from nexus_agents.llm.structured import ToolCallRecord, run_structured
-from nexus_agents.runtime.prompting import PromptParts, UntrustedText, build_messages
+from nexus_agents.runtime.prompting import PromptParts, build_messages
 from nexus_agents.tools.base import get_tool
-
-
-class FactBundle(BaseModel):
-    """What code gathered for one agent step.
-
-    ``facts`` becomes the artifact's ``facts`` part verbatim (validated against its model);
-    ``context`` is extra trusted material for the prompt only; ``untrusted`` is outside
-    text (tickets, feedback, alerts) that the prompt fences as data.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    facts: dict[str, Any] = Field(default_factory=dict)
-    context: dict[str, Any] = Field(default_factory=dict)
-    untrusted: list[UntrustedText] = Field(default_factory=list)
-    guidance: list[str] = Field(default_factory=list)
 
 
 class AgentOutcome(BaseModel):

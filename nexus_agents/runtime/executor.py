@@ -21,15 +21,16 @@ from nexus_agents.artifacts.base import Artifact, ArtifactMeta
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import NexusConfig
 from nexus_agents.exceptions import ModelError
+from nexus_agents.facts import LoopBoundStore, prepare_facts
+from nexus_agents.graphs.agent_from_input import resolve_step
 from nexus_agents.graphs.executor import ModelCall, StepContext, StepResult
 from nexus_agents.llm.call_record import UsageRecord
 from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
 from nexus_agents.llm.pricing import PriceTable
 from nexus_agents.llm.trace import call_trace
 from nexus_agents.periods import Period, parse_period
-from nexus_agents.runtime.agent_runner import run_agent
+from nexus_agents.runtime.agent_runner import AgentOutcome, run_agent
 from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
-from nexus_agents.runtime.facts import FactsContext, LoopBoundStore, builder_for
 from nexus_agents.runtime.lookahead import FactsLookahead
 
 if TYPE_CHECKING:
@@ -130,12 +131,13 @@ class AgentExecutor:
                     total_tokens=int(totals.get("total_tokens", 0)),
                     cost_usd=float(totals.get("cost_usd", 0.0)),
                 )
-            prices = PriceTable(self.config.llm.prices)
             # branches starting together all read the store: the first one's budget is kept
-            budget = self._budgets.setdefault(
-                ctx.run_id, RunBudget(self.config.limits, spent, prices)
-            )
+            budget = self._budgets.setdefault(ctx.run_id, self._new_budget(spent))
         return budget
+
+    def _new_budget(self, spent: BudgetState | None = None) -> RunBudget:
+        prices = PriceTable(self.config.llm.prices)
+        return RunBudget(self.config.limits, spent or BudgetState(), prices)
 
     def forget_run(self, run_id: str) -> None:
         """Drop the in-memory budget of ``run_id`` (a later step re-reads it from the store)."""
@@ -160,8 +162,76 @@ class AgentExecutor:
                 await result
 
     async def run_agent(self, step: AgentStep, state: GraphState, ctx: StepContext) -> StepResult:
+        """A graph's agent step: the artifact as JSON, with its usage, calls and events."""
+        started = time.perf_counter()
+        agent = ""
+
+        async def announce(slug: str) -> None:
+            nonlocal agent, started
+            agent, started = slug, time.perf_counter()
+            await self._emit(
+                {
+                    "event": "agent_started",
+                    "run_id": ctx.run_id,
+                    "step": ctx.step_id,
+                    "agent": slug,
+                    "attempt": ctx.attempt,
+                }
+            )
+
+        calls: list[ModelCall] = []
+        outcome = await self._produce(step, state, ctx, calls, announce)
+        usage = outcome.usage
+        await self._emit(
+            {
+                "event": "agent_finished",
+                "run_id": ctx.run_id,
+                "step": ctx.step_id,
+                "agent": agent,
+                "tokens": usage.total_tokens,
+                "cost_usd": usage.cost_usd,
+                "seconds": round(time.perf_counter() - started, 3),
+            }
+        )
+        return StepResult(
+            artifact=artifact_json(outcome.artifact),
+            markdown=None,  # rendered from the stored JSON when someone reads it
+            usage={
+                "calls": float(outcome.calls),
+                "prompt_tokens": float(usage.prompt_tokens),
+                "completion_tokens": float(usage.completion_tokens),
+                "total_tokens": float(usage.total_tokens),
+                "cost_usd": usage.cost_usd,
+            },
+            # already stored one by one; handed on only when there is no store to hold them
+            calls=calls if ctx.run.store is None else [],
+            events=[
+                {
+                    "event": "tool_call",
+                    "step": ctx.step_id,
+                    "agent": agent,
+                    **tc.model_dump(mode="json"),
+                }
+                for tc in outcome.tool_calls
+            ],
+        )
+
+    async def ask(self, step: AgentStep, state: GraphState) -> AgentOutcome:
+        """The same agent step outside any run: nothing is stored, the budget is its own."""
+        return await self._produce(step, state, None, [])
+
+    async def _produce(
+        self,
+        step: AgentStep,
+        state: GraphState,
+        ctx: StepContext | None,
+        calls: list[ModelCall],
+        announce: Callable[[str], Awaitable[None]] | None = None,
+    ) -> AgentOutcome:
+        """Facts (from code) + the agent's structured answer -> the artifact; each model
+        call is appended to ``calls`` and, in a run with a store, stored as it happens.
+        ``announce`` gets the agent's slug once the step is checked, before its work."""
         from nexus_agents.data.context import use_workspace
-        from nexus_agents.playbook.cadence import resolve_step
 
         step = resolve_step(step, state)  # cadence_run: the agent named in the run inputs
         spec = self.roster.get(step.agent)
@@ -169,25 +239,11 @@ class AgentExecutor:
         artifact_cls = get_artifact(kind)
         period = self._period(state)
         as_of = self._as_of(period)
-        facts_ctx = FactsContext(
-            workspace=self.workspace,
-            period=period,
-            as_of=as_of,
-            state=dict(state),
-            options=dict(step.options),
-            attempt=ctx.attempt,
-            max_attempts=ctx.max_attempts,
-            store=LoopBoundStore(ctx.run.store, asyncio.get_running_loop())
-            if ctx.run.store is not None
-            else None,
-            step_id=ctx.step_id,
-        )
+        store = ctx.run.store if ctx is not None else None
         artifacts = state.get("artifacts") or {}
         upstream = {
             name: upstream_view(artifacts[name]) for name in step.inputs if name in artifacts
         }
-        calls: list[ModelCall] = []
-        store = ctx.run.store
 
         async def record(
             req: ChatRequest, resp: ChatResponse | None, err: BaseException | None
@@ -206,7 +262,7 @@ class AgentExecutor:
                 status="ok" if err is None else type(err).__name__,
             )
             calls.append(call)
-            if store is not None:
+            if store is not None and ctx is not None:
                 # stored as it happens, so a step that fails later (or a killed process)
                 # still leaves its calls, repair rounds included, in the run's usage
                 await store.add_usage(
@@ -228,25 +284,32 @@ class AgentExecutor:
                     wait=False,
                 )
 
-        metered = MeteredModel(self.model, await self._budget(ctx), [record])
-        started = time.perf_counter()
-        await self._emit(
-            {
-                "event": "agent_started",
-                "run_id": ctx.run_id,
-                "step": ctx.step_id,
-                "agent": spec.slug,
-                "attempt": ctx.attempt,
-            }
-        )
+        budget = await self._budget(ctx) if ctx is not None else self._new_budget()
+        metered = MeteredModel(self.model, budget, [record])
+        if announce is not None:
+            await announce(spec.slug)
         with use_workspace(self.workspace), self.workspace.pinned():
             # Off the event loop, so parallel branches compute their facts concurrently;
             # the thread gets a copy of this context (the bound workspace included).
-            bundle = await asyncio.to_thread(builder_for(kind), facts_ctx)
+            bundle = await asyncio.to_thread(
+                prepare_facts,
+                self.workspace,
+                kind,
+                period,
+                as_of,
+                state,
+                options=step.options,
+                step_id=ctx.step_id if ctx is not None else None,
+                attempt=ctx.attempt if ctx is not None else None,
+                max_attempts=ctx.max_attempts if ctx is not None else None,
+                store=LoopBoundStore(store, asyncio.get_running_loop())
+                if store is not None
+                else None,
+            )
             task = step.task or f"Write the {artifact_cls.title} for {period.label}."
-            if ctx.attempt is not None and ctx.max_attempts is not None:
+            if ctx is not None and ctx.attempt is not None and ctx.max_attempts is not None:
                 task += f" (attempt {ctx.attempt}/{ctx.max_attempts})"
-            outcome = await run_agent(
+            return await run_agent(
                 metered,
                 spec,
                 bundle=bundle,
@@ -256,52 +319,8 @@ class AgentExecutor:
                 llm=self.config.llm,
                 meta=ArtifactMeta(
                     period=period.label,
-                    run_id=ctx.run_id,
-                    step=ctx.step_id,
+                    run_id=ctx.run_id if ctx is not None else None,
+                    step=ctx.step_id if ctx is not None else None,
                     created_at=as_of.isoformat(timespec="seconds"),
                 ),
             )
-        usage = outcome.usage
-        await self._emit(
-            {
-                "event": "agent_finished",
-                "run_id": ctx.run_id,
-                "step": ctx.step_id,
-                "agent": spec.slug,
-                "tokens": usage.total_tokens,
-                "cost_usd": usage.cost_usd,
-                "seconds": round(time.perf_counter() - started, 3),
-            }
-        )
-        return StepResult(
-            artifact=artifact_json(outcome.artifact),
-            markdown=None,  # rendered from the stored JSON when someone reads it
-            usage={
-                "calls": float(outcome.calls),
-                "prompt_tokens": float(usage.prompt_tokens),
-                "completion_tokens": float(usage.completion_tokens),
-                "total_tokens": float(usage.total_tokens),
-                "cost_usd": usage.cost_usd,
-            },
-            # already stored one by one; handed on only when there is no store to hold them
-            calls=calls if store is None else [],
-            events=[
-                {
-                    "event": "tool_call",
-                    "step": ctx.step_id,
-                    "agent": spec.slug,
-                    **tc.model_dump(mode="json"),
-                }
-                for tc in outcome.tool_calls
-            ],
-        )
-
-
-def default_executor(workspace: str | None = None) -> AgentExecutor:
-    """The executor of the workspace in ``NEXUS_WORKSPACE`` (or the current folder).
-
-    Used by LangGraph's own tooling through ``langgraph.json``.
-    """
-    from nexus_agents.api import Nexus
-
-    return Nexus.from_workspace(workspace).executor()

@@ -64,8 +64,8 @@ class FactsLookahead:
         self, steps: tuple[AgentStep, ...], state: dict[str, Any], period: Period, as_of: datetime
     ) -> None:
         from nexus_agents.data.context import use_workspace
-        from nexus_agents.playbook.cadence import resolve_step
-        from nexus_agents.runtime.facts import FactsContext, builder_for
+        from nexus_agents.facts import prepare_facts
+        from nexus_agents.graphs.agent_from_input import resolve_step
 
         workspace = self.workspace
         with use_workspace(workspace), workspace.pinned():
@@ -73,15 +73,14 @@ class FactsLookahead:
                 try:
                     resolved = resolve_step(step, state)
                     kind = resolved.output or self.roster.get(resolved.agent).output
-                    builder_for(kind)(
-                        FactsContext(
-                            workspace=workspace,
-                            period=period,
-                            as_of=as_of,
-                            state=state,
-                            options=dict(resolved.options),
-                            step_id=resolved.id,
-                        )
+                    prepare_facts(
+                        workspace,
+                        kind,
+                        period,
+                        as_of,
+                        state,
+                        options=resolved.options,
+                        step_id=resolved.id,
                     )
                 except Exception as exc:
                     logger.debug("facts lookahead for step %s: %s", step.id, exc)

@@ -21,6 +21,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from nexus_agents.exceptions import NexusError
+from nexus_agents.facts.bundle import UntrustedText
 from nexus_agents.llm.interface import ChatMessage
 from nexus_agents.untrusted_text import cut, normalise
 
@@ -68,16 +69,6 @@ DEFAULT_LIMITS = PromptLimits()
 
 class PromptTooLargeError(NexusError):
     """The user message would exceed ``PromptLimits.prompt_chars``."""
-
-
-class UntrustedText(BaseModel):
-    """A piece of text from outside (a ticket, a feedback item, an alert)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: str
-    id: str | None = None
-    text: str
 
 
 class PromptParts(BaseModel):

@@ -7,7 +7,7 @@ engine lives in ``nexus_agents.schedule.engine`` and is imported only when neede
 from nexus_agents.schedule.calendar import Calendar, load_calendar
 from nexus_agents.schedule.jobs import CadenceJob, CatchUp, JobOutcome, JobStatus, Trigger
 from nexus_agents.schedule.planner import Due, due, missed, thread_id
-from nexus_agents.schedule.runner import JobRunner, default_runner
+from nexus_agents.schedule.runner import JobRunner
 
 __all__ = [
     "CadenceJob",
@@ -18,7 +18,6 @@ __all__ = [
     "JobRunner",
     "JobStatus",
     "Trigger",
-    "default_runner",
     "due",
     "load_calendar",
     "missed",

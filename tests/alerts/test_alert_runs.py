@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import nexus_on
+from alert_nexus import nexus_on
 from payloads import alertmanager, am_alert, pagerduty
 
 from nexus_agents.exceptions import DataError

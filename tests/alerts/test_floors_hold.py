@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import nexus_on
+from alert_nexus import nexus_on
 from payloads import alertmanager, grafana, pagerduty
 
 from nexus_agents.api import Nexus

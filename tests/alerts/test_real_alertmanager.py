@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import nexus_on
+from alert_nexus import nexus_on
 
 from nexus_agents.runs.alert_runs import open_incident
 from nexus_agents.runs.store import RunStore, default_db_path

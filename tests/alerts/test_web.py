@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import nexus_on
+from alert_nexus import nexus_on
 from payloads import alertmanager, am_alert, grafana, pagerduty
 
 pytest.importorskip("starlette", reason="the serve extra (starlette, uvicorn) is not installed")

@@ -15,11 +15,11 @@ from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.data.context import use_workspace
 from nexus_agents.data.demo import DemoFacts
 from nexus_agents.data.workspace import Workspace
+from nexus_agents.facts import FactsContext, builder_for
 from nexus_agents.graphs.loader import load_graph_specs
 from nexus_agents.graphs.spec import AgentStep, iter_steps
 from nexus_agents.llm.schema import response_format_for
 from nexus_agents.periods import parse_period
-from nexus_agents.runtime.facts import FactsContext, builder_for
 from nexus_agents.runtime.prompting import PromptParts, build_messages
 from nexus_agents.testing.playbook_author import (
     PlaybookAuthor,

@@ -31,6 +31,12 @@ class FakeExecutor:
         self.seen_states: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.contexts: dict[str, list[StepContext]] = defaultdict(list)
 
+    def prepare_run(self, spec: Any, state: dict[str, Any]) -> None:
+        """Nothing to start early."""
+
+    def forget_run(self, run_id: str) -> None:
+        """Nothing held per run."""
+
     async def run_agent(self, step: AgentStep, state: Any, ctx: StepContext) -> StepResult:
         self.calls.append((step.id, ctx.attempt))
         self.seen_states[step.id].append(state)

@@ -43,6 +43,12 @@ class ScriptedExecutor:
         self.calls: list[tuple[str, str, int | None]] = []
         self.steps: dict[str, list[AgentStep]] = {}
 
+    def prepare_run(self, spec: Any, state: dict[str, Any]) -> None:
+        """Nothing to start early."""
+
+    def forget_run(self, run_id: str) -> None:
+        """Nothing held per run."""
+
     async def run_agent(self, step: AgentStep, state: Any, ctx: StepContext) -> StepResult:
         self.calls.append((step.id, step.agent, ctx.attempt))
         self.steps.setdefault(step.id, []).append(step)

@@ -9,11 +9,11 @@ import pytest
 from playbook_fakes import roster_slugs
 from typer.testing import CliRunner
 
+from nexus_agents import langgraph_entry
 from nexus_agents.artifacts.registry import all_artifacts
 from nexus_agents.graphs.loader import load_graph_specs
 from nexus_agents.graphs.spec import ApprovalStep, GraphSpec, iter_steps, validate_names
 from nexus_agents.paths import shipped_dir
-from nexus_agents.playbook import langgraph_entry
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {
@@ -51,7 +51,7 @@ def test_langgraph_json_names_every_shipped_graph() -> None:
     assert set(graphs) == shipped == set(langgraph_entry.GRAPH_NAMES)
     for name, ref in graphs.items():
         module, _, attr = ref.partition(":")
-        assert module == "nexus_agents.playbook.langgraph_entry" and attr == name
+        assert module == "nexus_agents.langgraph_entry" and attr == name
         assert callable(getattr(langgraph_entry, attr))
 
 
@@ -103,7 +103,7 @@ def test_langgraph_entry_uses_the_workspace_executor(
     monkeypatch.setenv("NEXUS_WORKSPACE", str(tmp_path / "ws"))
     graph = langgraph_entry.improvement_loop()
     assert {"measure", "plan", "deploy_approval"} <= set(graph.get_graph().nodes)
-    from nexus_agents.runtime.executor import default_executor
+    from nexus_agents.api import default_executor
 
     made = default_executor()
     assert isinstance(made, AgentExecutor)

@@ -13,9 +13,9 @@ from nexus_agents.agents.roster import load_roster
 from nexus_agents.data.context import use_workspace
 from nexus_agents.data.demo import generate_demo
 from nexus_agents.data.workspace import Workspace
+from nexus_agents.facts import FactsContext, builder_for
 from nexus_agents.graphs.spec import AgentStep
 from nexus_agents.periods import parse_period
-from nexus_agents.runtime.facts import FactsContext, builder_for
 from nexus_agents.runtime.lookahead import FactsLookahead
 
 QUARTER = parse_period("2026-Q3")
@@ -40,7 +40,7 @@ def suite_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return original(workspace, period, as_of)
 
     monkeypatch.setattr(kpis, "compute_kpis", spy)
-    monkeypatch.setattr("nexus_agents.runtime.facts.daily.compute_kpis", spy)
+    monkeypatch.setattr("nexus_agents.facts.daily.compute_kpis", spy)
     return calls
 
 

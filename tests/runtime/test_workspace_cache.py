@@ -20,9 +20,9 @@ import pytest
 from nexus_agents.data.context import require_workspace, use_workspace
 from nexus_agents.data.workspace import Workspace
 from nexus_agents.exceptions import DataError
+from nexus_agents.facts import FactsContext
+from nexus_agents.facts.daily import kpi_report
 from nexus_agents.periods import parse_period
-from nexus_agents.runtime.facts import FactsContext
-from nexus_agents.runtime.facts.daily import kpi_report
 from nexus_agents.tools.kpis import compute_kpi
 
 NOVEMBER = parse_period("2026-11")

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nexus_agents.api import Nexus
+from nexus_agents.api import Nexus, default_runner
 from nexus_agents.cli.main import app
 from nexus_agents.config import load_config
 from nexus_agents.data.demo import DemoFacts, generate_demo
 from nexus_agents.schedule.engine import ScheduleEngine
 from nexus_agents.schedule.jobs import JobStatus
-from nexus_agents.schedule.runner import default_runner
 from nexus_agents.testing import MockLLMServer
 from nexus_agents.testing.playbook_author import PlaybookAuthor
 

@@ -11,9 +11,9 @@ from typing import Any
 from nexus_agents.artifacts.base import Facts
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.data.workspace import Workspace
+from nexus_agents.facts import FactsContext, builder_for
+from nexus_agents.facts.bundle import FactBundle
 from nexus_agents.periods import parse_period
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, builder_for
 
 
 def build(

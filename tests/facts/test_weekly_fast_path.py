@@ -10,7 +10,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from nexus_agents.data.workspace import Workspace
-from nexus_agents.runtime.facts import FactsContext, builder_for, weekly
+from nexus_agents.facts import FactsContext, builder_for, weekly
 from nexus_agents.tools.retention import RetentionOutput
 
 WEEKS = ["2026-W36", "2026-W44", "2026-W46", "2026-W47", "2026-W48"]

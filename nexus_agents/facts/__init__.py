@@ -3,6 +3,8 @@
 A builder receives a ``FactsContext`` (workspace, period, as-of, the run's state) and
 returns a ``FactBundle`` whose ``facts`` validate against the artifact's facts model.
 Builders call the deterministic tools and data loaders; they never call a model.
+``prepare_facts`` is the one way in: an agent step, the lookahead and ``Nexus.ask`` all
+build their facts through it.
 
 Register one with ``@facts_builder("sprint_plan")``. Built-in builders live in the
 modules of this package, one per area, and are imported by ``builder_for``.
@@ -12,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nexus_agents.exceptions import UnknownNameError
+from nexus_agents.facts.bundle import FactBundle
 from nexus_agents.periods import Period
-from nexus_agents.runtime.agent_runner import FactBundle
 
 if TYPE_CHECKING:
     from nexus_agents.data.workspace import Workspace
@@ -32,6 +34,7 @@ __all__ = [
     "builder_for",
     "facts_builder",
     "known_builders",
+    "prepare_facts",
 ]
 
 # Modules of this package holding built-in builders (imported on first lookup).
@@ -91,7 +94,7 @@ def facts_builder(kind: str) -> Callable[[Builder], Builder]:
 
 def _load_builtins() -> None:
     for name in _BUILTIN_MODULES:
-        importlib.import_module(f"nexus_agents.runtime.facts.{name}")
+        importlib.import_module(f"nexus_agents.facts.{name}")
 
 
 def builder_for(kind: str) -> Builder:
@@ -100,6 +103,37 @@ def builder_for(kind: str) -> Builder:
         return _BUILDERS[kind]
     except KeyError:
         raise UnknownNameError("facts builder", kind, list(_BUILDERS)) from None
+
+
+def prepare_facts(
+    workspace: Workspace,
+    kind: str,
+    period: Period,
+    as_of: datetime,
+    state: Mapping[str, Any],
+    *,
+    options: Mapping[str, Any] | None = None,
+    step_id: str | None = None,
+    attempt: int | None = None,
+    max_attempts: int | None = None,
+    store: Any = None,
+) -> FactBundle:
+    """The facts of one ``kind`` artifact for ``period`` as of ``as_of``, from the run's
+    ``state`` and the step's ``options`` (``store``: the run store, as the builder's
+    thread may use it, e.g. a ``LoopBoundStore``)."""
+    return builder_for(kind)(
+        FactsContext(
+            workspace=workspace,
+            period=period,
+            as_of=as_of,
+            state=dict(state),
+            options=dict(options or {}),
+            attempt=attempt,
+            max_attempts=max_attempts,
+            store=store,
+            step_id=step_id,
+        )
+    )
 
 
 def known_builders() -> list[str]:

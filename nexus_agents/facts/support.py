@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.facts.daily import ticket_rows_for, window_end
-from nexus_agents.runtime.prompting import UntrustedText
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle, UntrustedText
+from nexus_agents.facts.daily import ticket_rows_for, window_end
 from nexus_agents.tools.kpis import SLA_FIRST_RESPONSE_HOURS
 from nexus_agents.tools.sla import waiting_past_sla
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.facts.daily import window_end
-from nexus_agents.runtime.facts.weekly import (
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle
+from nexus_agents.facts.daily import window_end
+from nexus_agents.facts.weekly import (
     feedback_themes_for,
     feedback_untrusted,
     nps_in,

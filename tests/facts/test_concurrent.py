@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from nexus_agents.runtime.facts.concurrent import together
+from nexus_agents.facts.concurrent import together
 
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
 

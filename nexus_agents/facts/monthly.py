@@ -49,12 +49,11 @@ from nexus_agents.data.rows import (
     subscription_rows,
 )
 from nexus_agents.exceptions import DataError
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle, UntrustedText
+from nexus_agents.facts.daily import kpi_report, kpis_with_previous
+from nexus_agents.facts.platform import PLATFORM_CADENCE, platform_activity, window
 from nexus_agents.periods import Period, PeriodKind, period_containing
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.facts.daily import kpi_report, kpis_with_previous
-from nexus_agents.runtime.facts.platform import PLATFORM_CADENCE, platform_activity, window
-from nexus_agents.runtime.prompting import UntrustedText
 from nexus_agents.tools.finance import (
     BudgetVarianceInput,
     FinanceRecord,

@@ -16,9 +16,9 @@ from typing import Any
 
 from nexus_agents.artifacts.handoffs import ESCALATION_OPTIONS, MAX_ATTEMPTS, RETRY_RULE
 from nexus_agents.exceptions import ConfigError
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.facts.daily import (
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle
+from nexus_agents.facts.daily import (
     deployments_between,
     kpi_report,
     latest_stored,
@@ -26,7 +26,7 @@ from nexus_agents.runtime.facts.daily import (
     run_artifact,
     window_end,
 )
-from nexus_agents.runtime.facts.weekly import (
+from nexus_agents.facts.weekly import (
     backlog_for,
     feedback_themes_for,
     feedback_untrusted,
@@ -298,7 +298,7 @@ def developer_change_proposal(ctx: FactsContext) -> FactBundle:
     """
     triage = run_artifact(ctx, "incident_triage")
     if triage is not None and _plan(ctx) is None and not ctx.inputs.get("item_id"):
-        from nexus_agents.runtime.facts.incidents import find_subject
+        from nexus_agents.facts.incidents import find_subject
 
         subject = find_subject(ctx)
         item = {"item_id": subject.incident_id, "title": f"hotfix for {subject.incident_id}"}
@@ -388,7 +388,7 @@ QA_GUIDANCE = (
 
 def _incident_fix_check(ctx: FactsContext, fix: dict[str, Any]) -> FactBundle:
     """RESOLUTION: verify the mitigation an incident response applied (collect_fix)."""
-    from nexus_agents.runtime.facts.incidents import find_subject, incident_evidence
+    from nexus_agents.facts.incidents import find_subject, incident_evidence
 
     subject = find_subject(ctx)
     step = str(fix.get("mitigation_step") or "mitigation")

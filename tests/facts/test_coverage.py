@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nexus_agents.agents.roster import load_roster
 from nexus_agents.artifacts.registry import get_artifact
-from nexus_agents.runtime.facts import known_builders
+from nexus_agents.facts import known_builders
 
 
 class _AnyTool(frozenset[str]):

@@ -17,10 +17,9 @@ from datetime import datetime
 from nexus_agents.artifacts.facts import PlatformActivity
 from nexus_agents.data.rows import ContentRow, FeedbackRow, content_rows, feedback_rows
 from nexus_agents.exceptions import SpecError
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle, UntrustedText
 from nexus_agents.periods import Period
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.prompting import UntrustedText
 from nexus_agents.tools.kpis import percent
 
 __all__ = [

@@ -34,10 +34,9 @@ from nexus_agents.data.rows import (
     ticket_rows,
 )
 from nexus_agents.exceptions import SpecError, UnknownNameError
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.facts.daily import run_artifact
-from nexus_agents.runtime.prompting import UntrustedText
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle, UntrustedText
+from nexus_agents.facts.daily import run_artifact
 from nexus_agents.tools.alerts import ReceivedAlert, receive_alert
 from nexus_agents.tools.severity import Alert, SeverityFloor, severity_floor
 from nexus_agents.tools.sla import Incident, IncidentSla, IncidentSlaInput, incident_sla

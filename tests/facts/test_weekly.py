@@ -8,8 +8,8 @@ import pytest
 
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.data.rows import backlog_rows, deployment_rows, feedback_rows, nps_rows
+from nexus_agents.facts import builder_for
 from nexus_agents.periods import PeriodKind, parse_period, period_containing
-from nexus_agents.runtime.facts import builder_for
 from nexus_agents.tools.base import get_tool
 from nexus_agents.tools.kpis import compute_kpi, compute_kpis
 from nexus_agents.tools.rice import BacklogItem, PlanSprintInput, plan_sprint

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from nexus_agents.periods import Period, PeriodKind, period_containing
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.facts.concurrent import together
-from nexus_agents.runtime.facts.daily import (
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle, UntrustedText
+from nexus_agents.facts.concurrent import together
+from nexus_agents.facts.daily import (
     deployments_between,
     kpi_report,
     kpis_with_previous,
     open_incidents_at,
     window_end,
 )
-from nexus_agents.runtime.prompting import UntrustedText
+from nexus_agents.periods import Period, PeriodKind, period_containing
 
 if TYPE_CHECKING:
     from nexus_agents.data.rows import BacklogRow, FeedbackRow, NpsRow

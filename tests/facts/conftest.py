@@ -11,8 +11,8 @@ import pytest
 
 from nexus_agents.data.demo import DemoFacts, generate_demo
 from nexus_agents.data.workspace import Workspace
+from nexus_agents.facts import FactsContext
 from nexus_agents.periods import Period, parse_period
-from nexus_agents.runtime.facts import FactsContext
 
 
 @pytest.fixture(scope="session")

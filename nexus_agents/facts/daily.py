@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from nexus_agents.artifacts.facts import CountItem, KpiValue
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle, UntrustedText
 from nexus_agents.periods import Period
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.prompting import UntrustedText
 from nexus_agents.tools.kpis import (
     SLA_FIRST_RESPONSE_HOURS,
     KPIReport,

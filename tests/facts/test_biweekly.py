@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.data.rows import content_rows, experiment_rows, feedback_rows
+from nexus_agents.facts import builder_for
 from nexus_agents.periods import parse_period
-from nexus_agents.runtime.facts import builder_for
 from nexus_agents.tools.kpis import compute_kpi
 from nexus_agents.tools.stats import AnalyzeExperimentInput, ExperimentRow, analyze_experiment
 from nexus_agents.tools.themes import FeedbackItemIn, FeedbackThemesInput, feedback_themes

@@ -1,8 +1,9 @@
 """Every shipped graph for LangGraph's own tooling (``langgraph.json`` points here).
 
-Each name is a zero-argument factory that compiles the shipped spec with the real agent
-executor (``nexus_agents.runtime.executor.default_executor``). Runs need a ``RunContext``
-as LangGraph runtime context (``context=RunContext(run_id=..., graph=...)``).
+Each name is a zero-argument factory that compiles the shipped spec with the executor of
+the workspace in ``NEXUS_WORKSPACE`` (``nexus_agents.api.default_executor``); it sits on
+top, beside ``api``, because it wires the pieces together. Runs need a ``RunContext`` as
+LangGraph runtime context (``context=RunContext(run_id=..., graph=...)``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def build(name: str, executor: Any = None) -> Any:
 
     specs = load_graph_specs()
     if executor is None:
-        from nexus_agents.runtime.executor import default_executor
+        from nexus_agents.api import default_executor
 
         executor = default_executor()
     return compile_run_graph(specs[name], executor, specs=specs)

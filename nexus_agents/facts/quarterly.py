@@ -37,11 +37,11 @@ from nexus_agents.artifacts.facts import (
 )
 from nexus_agents.data.rows import backlog_rows
 from nexus_agents.exceptions import DataError
+from nexus_agents.facts import FactsContext, facts_builder
+from nexus_agents.facts.bundle import FactBundle
+from nexus_agents.facts.daily import kpi_report, kpis_with_previous, run_artifact
+from nexus_agents.facts.monthly import read_csv_rows
 from nexus_agents.periods import Period, PeriodKind, period_containing
-from nexus_agents.runtime.agent_runner import FactBundle
-from nexus_agents.runtime.facts import FactsContext, facts_builder
-from nexus_agents.runtime.facts.daily import kpi_report, kpis_with_previous, run_artifact
-from nexus_agents.runtime.facts.monthly import read_csv_rows
 from nexus_agents.tools.kpis import KPIResult, compute_kpi, relative_change_pct
 
 __all__ = [

@@ -12,10 +12,10 @@ from nexus_agents.artifacts.handoffs import ESCALATION_OPTIONS, RETRY_RULE
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.data.rows import backlog_rows, deployment_rows
 from nexus_agents.exceptions import ConfigError
+from nexus_agents.facts import LoopBoundStore, builder_for
+from nexus_agents.facts.delivery import MUST_PASS_CRITERIA
 from nexus_agents.periods import parse_period
 from nexus_agents.runs.store import RunStore
-from nexus_agents.runtime.facts import LoopBoundStore, builder_for
-from nexus_agents.runtime.facts.delivery import MUST_PASS_CRITERIA
 from nexus_agents.tools.kpis import compute_kpis
 
 DAY = "2026-11-26"

@@ -11,9 +11,9 @@ import pytest
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.data.demo import INJECTION_TEXT
 from nexus_agents.data.rows import ticket_rows
+from nexus_agents.facts import LoopBoundStore, builder_for
 from nexus_agents.periods import parse_period
 from nexus_agents.runs.store import RunStore
-from nexus_agents.runtime.facts import LoopBoundStore, builder_for
 from nexus_agents.tools.kpis import compute_kpi, compute_kpis
 from nexus_agents.tools.sla import Ticket, TicketSlaInput, ticket_sla
 
