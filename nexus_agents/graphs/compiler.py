@@ -423,7 +423,7 @@ def dotted(data: Any, path: str) -> Any:
     return node
 
 
-async def _agent_update(step: AgentStep, result: StepResult, ctx: RunContext) -> dict[str, Any]:
+async def _agent_update(step: AgentStep, result: StepResult, ctx: RunContext) -> _Recorded:
     artifact = result.artifact
     values = dict(result.values)
     if step.set and artifact is None:
