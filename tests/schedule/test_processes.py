@@ -88,6 +88,7 @@ def test_postgres_system_database(tmp_path: Path) -> None:
     url = os.environ.get("NEXUS_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("set NEXUS_TEST_POSTGRES_URL to a disposable PostgreSQL database to run this")
+    pytest.importorskip("psycopg", reason="needs the 'postgres' extra: pip install 'nexus-agents[postgres]'")
     import sqlalchemy as sa
 
     try:
