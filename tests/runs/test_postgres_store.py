@@ -6,7 +6,6 @@ starts one). Each test works in a schema of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import sys
@@ -25,23 +24,10 @@ from nexus_agents.exceptions import ConfigError
 from nexus_agents.graphs.spec import parse_spec
 from nexus_agents.runs.engine import Engine
 from nexus_agents.runs.store import RunStore
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 URL_VAR = "NEXUS_TEST_POSTGRES_URL"
 LINEAR = Path(__file__).parents[1] / "graphs" / "specs" / "linear.yaml"
-
-
-def _fake_executor_class() -> Any:
-    """``FakeExecutor`` from tests/graphs (a plain folder, not an importable package)."""
-    module = sys.modules.get("fake_executor")
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            "fake_executor", Path(__file__).parents[1] / "graphs" / "fake_executor.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_executor"] = module
-        spec.loader.exec_module(module)
-    return module.FakeExecutor
 
 
 def _with_schema(url: str, schema: str) -> str:
@@ -94,7 +80,7 @@ async def test_database_url_moves_runs_and_checkpoints_to_postgres(
 ) -> None:
     config = load_config(tmp_path, env={"NEXUS_DATABASE_URL": pg_url})
     specs = {"linear": parse_spec(yaml.safe_load(LINEAR.read_text()), str(LINEAR))}
-    fake = _fake_executor_class()()
+    fake = FakeStepExecutor()
     async with await Engine.open(specs=specs, executor=fake, workspace=tmp_path, config=config) as engine:
         assert engine.store.path is None
         done = await engine.start("linear", {"period": "2025-W02"}, period="2025-W02")
@@ -103,7 +89,7 @@ async def test_database_url_moves_runs_and_checkpoints_to_postgres(
     assert not (tmp_path / ".nexus" / "nexus.sqlite").exists()
 
     # a second engine (new connections) sees the run, its checkpoint and its records
-    again_fake = _fake_executor_class()()
+    again_fake = FakeStepExecutor()
     async with await Engine.open(specs=specs, executor=again_fake, workspace=tmp_path, config=config) as engine:
         rerun = await engine.start("linear", {"period": "2025-W02"}, thread_id=done.run_id)
         assert rerun.status == "succeeded" and rerun.artifacts == done.artifacts
@@ -132,7 +118,7 @@ async def test_two_engines_resuming_one_run_execute_it_once(pg_url: str, tmp_pat
     def boom(*_: Any) -> None:
         raise RuntimeError("model unreachable")
 
-    fake_class = _fake_executor_class()
+    fake_class = FakeStepExecutor
     async with await Engine.open(specs=specs, executor=fake_class(hooks={"analyze": boom}),
                                  workspace=tmp_path, config=config) as engine:
         failed = await engine.start("linear", {"period": "2025-W02"}, period="2025-W02")
