@@ -103,6 +103,7 @@ def _child(db: Path, run_id: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # starts two child interpreters that race for the lease
 def test_two_processes_resuming_one_run_execute_it_once(db: Path, failed_run: str) -> None:
     first = _child(db, failed_run)
     try:
