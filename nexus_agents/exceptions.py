@@ -1,7 +1,29 @@
 """Every error nexus_agents raises on purpose derives from ``NexusError``.
 
 Each one carries enough context (file, row, field, agent, step) to be read by a person
-without a traceback.
+without a traceback. Two families keep apart what the user has to fix (then retries)
+from what went wrong while a run was executing::
+
+    NexusError
+    ├── UserError                  the user's input is wrong; fix it and try again
+    │   ├── ConfigError            a setting or environment variable
+    │   ├── DataError              a workspace data file (file, line, column)
+    │   ├── SpecError              a prompt file, graph spec or eval case (file, item)
+    │   ├── UnknownNameError       an agent, tool, artifact, graph or job name (also KeyError)
+    │   ├── InputError             an argument of a command or API call (also ValueError)
+    │   └── CheckError             a continuous check (schedule.checks)
+    ├── RunError                   a run could not go on
+    │   ├── ModelError             a model call failed after its retries
+    │   │   └── StructuredOutputError  the answer still broke the schema or a rule
+    │   ├── BudgetExceededError    a run limit (calls, tokens, cost) was hit
+    │   ├── RunBusyError           another process holds the run's lease
+    │   ├── ApprovalError          a decision the pending approval does not take (also ValueError)
+    │   ├── StepFailedError        a step raised (names the step and the cause)
+    │   └── PromptTooLargeError    a step's prompt exceeds its limit
+    └── ScriptError                a test's ScriptedModel was misused (also AssertionError)
+
+A bare ``ValueError`` stays only where pydantic or the repair loop catches it: in
+validators and in the artifact rule checks, where it becomes a validation problem.
 """
 
 from __future__ import annotations
@@ -16,11 +38,19 @@ class NexusError(Exception):
     """Base of all errors raised by nexus_agents."""
 
 
-class ConfigError(NexusError):
+class UserError(NexusError):
+    """Something the user gave (settings, files, names, arguments) is wrong."""
+
+
+class RunError(NexusError):
+    """A run (or one of its steps) could not go on."""
+
+
+class ConfigError(UserError):
     """Configuration is missing or invalid (names the setting or variable to fix)."""
 
 
-class DataError(NexusError):
+class DataError(UserError):
     """A workspace data file is malformed.
 
     ``line`` is 1-based and counts the header line of a CSV file; ``column`` is the
@@ -47,7 +77,7 @@ class DataError(NexusError):
         super().__init__(f"{where}: {message}")
 
 
-class SpecError(NexusError):
+class SpecError(UserError):
     """A prompt file, graph spec or eval case is invalid (names file, item and field)."""
 
     def __init__(self, file: str, message: str, *, item: str | None = None) -> None:
@@ -58,7 +88,7 @@ class SpecError(NexusError):
         super().__init__(f"{where}: {message}")
 
 
-class UnknownNameError(NexusError, KeyError):
+class UnknownNameError(UserError, KeyError):
     """A name (agent, tool, artifact, graph, job) did not resolve."""
 
     def __init__(self, kind: str, name: str, known: list[str] | None = None) -> None:
@@ -73,7 +103,17 @@ class UnknownNameError(NexusError, KeyError):
         return str(self.args[0])
 
 
-class ModelError(NexusError):
+class InputError(UserError, ValueError):
+    """An argument of a command or API call is invalid (a period label, a cron
+    expression, a number out of range). A ``ValueError`` too, so pydantic validators that
+    call the same parsers keep reporting it as a validation error."""
+
+
+class CheckError(UserError):
+    """A check could not be loaded or did not return None / a trigger."""
+
+
+class ModelError(RunError):
     """A model call failed in a way retries could not fix.
 
     ``usage`` and ``calls`` are what the failed exchange spent before it gave up (set by
@@ -135,11 +175,11 @@ def _shown(errors: list[str], limit: int = 5) -> str:
     return "; ".join(errors[:limit]) + more
 
 
-class BudgetExceededError(NexusError):
+class BudgetExceededError(RunError):
     """A run hit one of its limits (model calls, tokens, cost)."""
 
 
-class RunBusyError(NexusError):
+class RunBusyError(RunError):
     """A run is being executed by another process or task (it holds the run's lease)."""
 
     def __init__(
@@ -155,6 +195,29 @@ class RunBusyError(NexusError):
             f" {since}; not started a second time. If that process is gone, its lease is"
             f" taken over at once on the same host, or after {expires_at} from another host."
         )
+
+
+class ApprovalError(RunError, ValueError):
+    """A decision that the pending approval does not accept (or no approval is pending)."""
+
+
+class StepFailedError(RunError):
+    """A step raised; the message names the step and the cause."""
+
+    def __init__(self, step: str, cause: BaseException | str) -> None:
+        self.step = step
+        if isinstance(cause, BaseException):
+            reason = str(cause) or type(cause).__name__
+            if not isinstance(cause, NexusError):
+                reason = f"{type(cause).__name__}: {reason}"
+        else:
+            reason = cause
+        self.reason = reason
+        super().__init__(f"step {step!r} failed: {reason}")
+
+
+class PromptTooLargeError(RunError):
+    """The user message would exceed ``PromptLimits.prompt_chars``."""
 
 
 class ScriptError(NexusError, AssertionError):

@@ -25,6 +25,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from nexus_agents.exceptions import InputError
+
 
 class PeriodKind(StrEnum):
     SLOT = "slot"
@@ -169,7 +171,7 @@ _PATTERNS: list[tuple[re.Pattern[str], PeriodKind]] = [
 
 
 def parse_period(label: str, slot_minutes: int = 5) -> Period:
-    """Parse a period label (see the module docstring); ValueError on a bad label."""
+    """Parse a period label (see the module docstring); InputError (a ValueError) on a bad label."""
     text = label.strip()
     for pattern, kind in _PATTERNS:
         match = pattern.match(text)
@@ -192,13 +194,13 @@ def parse_period(label: str, slot_minutes: int = 5) -> Period:
             else:
                 anchor = date(nums[0], 1, 1)
         except ValueError as exc:
-            raise ValueError(f"invalid period {label!r}: {exc}") from None
+            raise InputError(f"invalid period {label!r}: {exc}") from None
         period = period_containing(kind, anchor, slot_minutes)
         if period.label != text:
-            raise ValueError(
+            raise InputError(
                 f"invalid period {label!r}: not aligned (did you mean {period.label!r}?)"
             )
         return period
-    raise ValueError(
+    raise InputError(
         f"invalid period {label!r}: use 2026-11-27, 2026-W48, 2026-BW24, 2026-11, 2026-Q4 or 2026"
     )

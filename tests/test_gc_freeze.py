@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = """
 import gc, sys
 from nexus_agents._gc import freeze_startup_objects
@@ -19,6 +21,7 @@ print(first)
 """
 
 
+@pytest.mark.slow  # imports the run modules in a fresh interpreter
 def test_start_up_objects_are_frozen_once_with_the_run_modules_loaded() -> None:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=False, timeout=120

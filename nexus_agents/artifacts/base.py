@@ -11,19 +11,19 @@ narrowed for one call by ``answer_contract(facts)``; the runtime builds the arti
 code. A rule a schema-valid answer can still break is checked in ``compose`` (and
 repaired); ``safe_default`` says what to record when the repairs do not help.
 
-Concrete artifacts declare ``kind`` (a slug), ``title`` (the playbook's name) and the two
-fields with their own types::
+``Artifact`` is generic over the types of its two parts; a concrete artifact names them
+as type arguments and declares ``kind`` (a slug) and ``title`` (the playbook's name)::
 
-    class SprintPlan(Artifact):
+    class SprintPlan(Artifact[SprintPlanFacts, SprintPlanNarrative]):
         kind = "sprint_plan"
         title = "Sprint Plan"
-        facts: SprintPlanFacts
-        narrative: SprintPlanNarrative
+
+so ``plan.facts`` is a ``SprintPlanFacts`` to pydantic and to a type checker alike.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,7 +58,11 @@ class ArtifactMeta(BaseModel):
     )
 
 
-class Artifact(BaseModel):
+F = TypeVar("F", bound=Facts)
+N = TypeVar("N", bound=Narrative)
+
+
+class Artifact(BaseModel, Generic[F, N]):
     """A typed output of an agent or a workflow step."""
 
     model_config = ConfigDict(extra="forbid")
@@ -66,20 +70,22 @@ class Artifact(BaseModel):
     kind: ClassVar[str]
     title: ClassVar[str]
 
-    facts: Facts
-    narrative: Narrative
+    facts: F
+    narrative: N
     meta: ArtifactMeta = Field(default_factory=ArtifactMeta)
 
     @classmethod
-    def facts_model(cls) -> type[Facts]:
-        return cast(type[Facts], cls.model_fields["facts"].annotation)
+    def facts_model(cls) -> type[F]:
+        """The facts class (the first type argument, as pydantic resolved it)."""
+        return cast("type[F]", cls.model_fields["facts"].annotation)
 
     @classmethod
-    def narrative_model(cls) -> type[Narrative]:
-        return cast(type[Narrative], cls.model_fields["narrative"].annotation)
+    def narrative_model(cls) -> type[N]:
+        """The narrative class (the second type argument)."""
+        return cast("type[N]", cls.model_fields["narrative"].annotation)
 
     @classmethod
-    def answer_contract(cls, facts: Facts) -> AnswerContract:
+    def answer_contract(cls, facts: F) -> AnswerContract:
         """The rules of one call that depend on its ``facts`` (allowed ids, item bounds,
         fields code owns). They are written into the schema the model is sent and checked
         on its answer; override where the facts narrow what a valid narrative is."""
@@ -87,8 +93,8 @@ class Artifact(BaseModel):
 
     @classmethod
     def safe_default(
-        cls, facts: Facts, narrative: Narrative, problems: list[str]
-    ) -> tuple[Narrative, str] | None:
+        cls, facts: F, narrative: N, problems: list[str]
+    ) -> tuple[N, str] | None:
         """A safe narrative to record instead of one that still breaks a rule after the
         repair rounds, and why; ``None`` where no safe default exists (the step fails)."""
         return None
@@ -96,10 +102,10 @@ class Artifact(BaseModel):
     @classmethod
     def compose(
         cls,
-        facts: Facts | dict[str, Any] | None,
-        narrative: Narrative | dict[str, Any],
+        facts: F | dict[str, Any] | None,
+        narrative: N | dict[str, Any],
         meta: ArtifactMeta | dict[str, Any] | None = None,
-    ) -> Artifact:
+    ) -> Self:
         """Build the artifact from code-computed facts and the model's narrative.
 
         A number the narrative states for a fact must agree with it (``ValueError``
@@ -122,3 +128,7 @@ class Artifact(BaseModel):
         from nexus_agents.artifacts.render import render_markdown
 
         return render_markdown(self)
+
+
+AnyArtifact = Artifact[Any, Any]
+"""Any artifact, whatever its facts and narrative types (for registries and renderers)."""

@@ -68,11 +68,9 @@ class PreconditionsNarrative(Narrative):
     recommendation: Literal["proceed", "hold"] = "hold"
 
 
-class PreconditionsReport(Artifact):
+class PreconditionsReport(Artifact[PreconditionsFacts, PreconditionsNarrative]):
     kind = "preconditions_report"
     title = "Preconditions Report"
-    facts: PreconditionsFacts
-    narrative: PreconditionsNarrative
 
     @model_validator(mode="after")
     def _proceed_needs_all(self) -> PreconditionsReport:
@@ -112,11 +110,9 @@ class FeedbackInsightsNarrative(Narrative):
     insights: list[InsightItem] = Field(max_length=10)
 
 
-class FeedbackInsights(Artifact):
+class FeedbackInsights(Artifact[FeedbackInsightsFacts, FeedbackInsightsNarrative]):
     kind = "feedback_insights"
     title = "Feedback Insights"
-    facts: FeedbackInsightsFacts
-    narrative: FeedbackInsightsNarrative
 
 
 # --- Developer change proposal -------------------------------------------------------
@@ -149,11 +145,9 @@ class DeveloperChangeProposalNarrative(Narrative):
     )
 
 
-class DeveloperChangeProposal(Artifact):
+class DeveloperChangeProposal(Artifact[DeveloperChangeProposalFacts, DeveloperChangeProposalNarrative]):
     kind = "developer_change_proposal"
     title = "Developer Change Proposal"
-    facts: DeveloperChangeProposalFacts
-    narrative: DeveloperChangeProposalNarrative
 
     @model_validator(mode="after")
     def _retry_fixes_only_listed_issues(self) -> DeveloperChangeProposal:
@@ -172,10 +166,9 @@ class DeveloperChangeProposal(Artifact):
         return self
 
     @classmethod
-    def answer_contract(cls, facts: Facts) -> AnswerContract:
+    def answer_contract(cls, facts: DeveloperChangeProposalFacts) -> AnswerContract:
         # A retry fixes exactly the listed issues, so which ids it addresses is not the
         # model's to choose: code records them and the model only plans the fixes.
-        assert isinstance(facts, DeveloperChangeProposalFacts)
         ids = [i.id for i in facts.qa_issues]
         why = "the QA issues listed in the facts" if ids else "a first attempt has no QA issues"
         return AnswerContract(owned=(CodeOwned("addressed_issue_ids", value=ids, why=why),))
@@ -205,11 +198,9 @@ class ReleaseReadinessNarrative(Narrative):
     evidence_reviewed: Bullets
 
 
-class ReleaseReadiness(Artifact):
+class ReleaseReadiness(Artifact[ReleaseReadinessFacts, ReleaseReadinessNarrative]):
     kind = "release_readiness"
     title = "Release Readiness"
-    facts: ReleaseReadinessFacts
-    narrative: ReleaseReadinessNarrative
 
     @model_validator(mode="after")
     def _ready_needs_evidence(self) -> ReleaseReadiness:
@@ -256,11 +247,9 @@ class DeployDecisionNarrative(Narrative):
     rationale: Text
 
 
-class DeployDecision(Artifact):
+class DeployDecision(Artifact[DeployDecisionFacts, DeployDecisionNarrative]):
     kind = "deploy_decision"
     title = "Deploy Decision"
-    facts: DeployDecisionFacts
-    narrative: DeployDecisionNarrative
 
     @model_validator(mode="after")
     def _deploy_needs_ready(self) -> DeployDecision:
@@ -279,9 +268,8 @@ class DeployDecision(Artifact):
 
     @classmethod
     def safe_default(
-        cls, facts: Facts, narrative: Narrative, problems: list[str]
-    ) -> tuple[Narrative, str] | None:
-        assert isinstance(narrative, DeployDecisionNarrative)
+        cls, facts: DeployDecisionFacts, narrative: DeployDecisionNarrative, problems: list[str]
+    ) -> tuple[DeployDecisionNarrative, str] | None:
         note = "Action set to hold by rule: the deploy decision was incomplete."
         held = narrative.model_copy(
             update={"action": "hold", "rationale": _with_note(narrative.rationale, note)}
@@ -318,11 +306,9 @@ class SprintRecordNarrative(Narrative):
     lessons: Bullets
 
 
-class SprintRecord(Artifact):
+class SprintRecord(Artifact[SprintRecordFacts, SprintRecordNarrative]):
     kind = "sprint_record"
     title = "Sprint Record"
-    facts: SprintRecordFacts
-    narrative: SprintRecordNarrative
 
 
 # --- Loop ledger ---------------------------------------------------------------------
@@ -341,8 +327,7 @@ class LoopLedgerNarrative(Narrative):
     """The ledger is facts only; the model writes nothing."""
 
 
-class LoopLedger(Artifact):
+class LoopLedger(Artifact[LoopLedgerFacts, LoopLedgerNarrative]):
     kind = "loop_ledger"
     title = "Loop Ledger"
-    facts: LoopLedgerFacts
     narrative: LoopLedgerNarrative = Field(default_factory=LoopLedgerNarrative)

@@ -85,11 +85,9 @@ class StandardHandoffNarrative(Narrative):
     evidence_required: Bullets
 
 
-class StandardHandoff(Artifact):
+class StandardHandoff(Artifact[StandardHandoffFacts, StandardHandoffNarrative]):
     kind = "standard_handoff"
     title = "Standard Handoff"
-    facts: StandardHandoffFacts
-    narrative: StandardHandoffNarrative
 
 
 # --- QA ------------------------------------------------------------------------------
@@ -190,9 +188,7 @@ def _pass_blockers(facts: QaFacts, narrative: QaNarrative) -> list[str]:
     return list(dict.fromkeys(reasons))
 
 
-class _QaBase(Artifact):
-    facts: QaFacts
-    narrative: QaNarrative
+class _QaBase(Artifact[QaFacts, QaNarrative]):
 
     @property
     def attempts_left(self) -> int:
@@ -330,14 +326,12 @@ class EscalationNarrative(Narrative):
         return self
 
 
-class Escalation(Artifact):
+class Escalation(Artifact[EscalationFacts, EscalationNarrative]):
     kind = "escalation"
     title = "Escalation"
-    facts: EscalationFacts
-    narrative: EscalationNarrative
 
     @classmethod
-    def answer_contract(cls, facts: Facts) -> AnswerContract:
+    def answer_contract(cls, facts: EscalationFacts) -> AnswerContract:
         # Which option each assessment is about is code's to say: the model writes the
         # five assessments in the fixed order and code labels them.
         order = ", ".join(ESCALATION_OPTIONS)

@@ -104,11 +104,9 @@ class IncidentTriageNarrative(Narrative):
     first_actions: Bullets
 
 
-class IncidentTriage(Artifact):
+class IncidentTriage(Artifact[IncidentTriageFacts, IncidentTriageNarrative]):
     kind = "incident_triage"
     title = "Incident Triage Decision"
-    facts: IncidentTriageFacts
-    narrative: IncidentTriageNarrative
 
     @property
     def severity(self) -> Severity:
@@ -179,11 +177,9 @@ class IncidentNarrative(Narrative):
     suspected_cause: Line
 
 
-class IncidentRecord(Artifact):
+class IncidentRecord(Artifact[IncidentFacts, IncidentNarrative]):
     kind = "incident"
     title = "Incident"
-    facts: IncidentFacts
-    narrative: IncidentNarrative
 
 
 # --- Status page ---------------------------------------------------------------------
@@ -229,14 +225,12 @@ def _claims_resolved(text: str) -> str | None:
     return None
 
 
-class StatusPageUpdate(Artifact):
+class StatusPageUpdate(Artifact[StatusPageUpdateFacts, StatusPageUpdateNarrative]):
     """A public status post: status, severity and affected users are facts; the model
     writes the words, which may not claim more than the facts."""
 
     kind = "status_page_update"
     title = "Status Page Update"
-    facts: StatusPageUpdateFacts
-    narrative: StatusPageUpdateNarrative
 
     @model_validator(mode="after")
     def _states_only_facts(self) -> StatusPageUpdate:
@@ -289,11 +283,9 @@ class ExecutiveIncidentBriefNarrative(Narrative):
     next_update: Line
 
 
-class ExecutiveIncidentBrief(Artifact):
+class ExecutiveIncidentBrief(Artifact[ExecutiveIncidentBriefFacts, ExecutiveIncidentBriefNarrative]):
     kind = "executive_incident_brief"
     title = "Executive Incident Brief"
-    facts: ExecutiveIncidentBriefFacts
-    narrative: ExecutiveIncidentBriefNarrative
 
 
 # --- Post-mortem ---------------------------------------------------------------------
@@ -330,11 +322,9 @@ class PostMortemNarrative(Narrative):
     prevention_actions: list[Action] = Field(min_length=1, max_length=12)
 
 
-class PostMortem(Artifact):
+class PostMortem(Artifact[PostMortemFacts, PostMortemNarrative]):
     kind = "post_mortem"
     title = "Post-mortem"
-    facts: PostMortemFacts
-    narrative: PostMortemNarrative
 
     @model_validator(mode="after")
     def _owned_actions(self) -> PostMortem:

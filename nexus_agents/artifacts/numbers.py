@@ -85,13 +85,15 @@ def fact_labels(facts: BaseModel | dict[str, Any]) -> dict[str, tuple[str, list[
             for item in value:
                 if not isinstance(item, dict):
                     continue
-                label = next((item[k] for k in _NAMED_LISTS if isinstance(item.get(k), str)), None)
+                name: str | None = next(
+                    (item[k] for k in _NAMED_LISTS if isinstance(item.get(k), str)), None
+                )
                 number = next((k for k in _LIST_VALUES if k in item), None)
-                if label is None or number is None or isinstance(item[number], bool):
+                if name is None or number is None or isinstance(item[number], bool):
                     continue
                 raw = item[number]
                 if raw is None or isinstance(raw, int | float):
-                    add(label, f"{key}[{label}].{number}", None if raw is None else float(raw))
+                    add(name, f"{key}[{name}].{number}", None if raw is None else float(raw))
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from nexus_agents.artifacts.base import Artifact
+from nexus_agents.artifacts.base import AnyArtifact, Artifact
 from nexus_agents.exceptions import SpecError, UnknownNameError
 
 __all__ = ["all_artifacts", "get_artifact", "normalize_name", "register_artifact"]
@@ -26,8 +26,8 @@ _BUILTIN_MODULES = (
     "support",
 )
 
-_BY_KIND: dict[str, type[Artifact]] = {}
-_BY_KEY: dict[str, type[Artifact]] = {}
+_BY_KIND: dict[str, type[AnyArtifact]] = {}
+_BY_KEY: dict[str, type[AnyArtifact]] = {}
 _loaded = False
 
 
@@ -36,7 +36,7 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def register_artifact(cls: type[Artifact]) -> type[Artifact]:
+def register_artifact(cls: type[AnyArtifact]) -> type[AnyArtifact]:
     """Add an artifact class (usable as a decorator for user-defined artifacts)."""
     kind = cls.__dict__.get("kind")
     title = cls.__dict__.get("title")
@@ -67,7 +67,7 @@ def _load_builtins() -> None:
                 register_artifact(obj)
 
 
-def get_artifact(kind_or_title: str) -> type[Artifact]:
+def get_artifact(kind_or_title: str) -> type[AnyArtifact]:
     """The artifact class with this kind or title (case-insensitive)."""
     _load_builtins()
     try:
@@ -76,7 +76,7 @@ def get_artifact(kind_or_title: str) -> type[Artifact]:
         raise UnknownNameError("artifact", kind_or_title, list(_BY_KIND)) from None
 
 
-def all_artifacts() -> dict[str, type[Artifact]]:
+def all_artifacts() -> dict[str, type[AnyArtifact]]:
     """Every known artifact class by kind."""
     _load_builtins()
     return dict(_BY_KIND)

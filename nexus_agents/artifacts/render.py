@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from nexus_agents.artifacts.base import Artifact
+    from nexus_agents.artifacts.base import AnyArtifact
 
 
 def label(name: str) -> str:
@@ -76,7 +76,7 @@ def _block(value: Any) -> str:
     return f"**{fmt(value)}**"
 
 
-def render_markdown(artifact: Artifact, *, derived: Mapping[str, Any] | None = None) -> str:
+def render_markdown(artifact: AnyArtifact, *, derived: Mapping[str, Any] | None = None) -> str:
     """Render ``artifact`` as Markdown."""
     parts: list[str] = [f"# {artifact.title}"]
     meta = [f"{label(k)}: {v}" for k, v in _items(artifact.meta) if v is not None]

@@ -52,11 +52,9 @@ class BiWeeklyInsightsNarrative(Narrative):
     fading_themes: Bullets
 
 
-class BiWeeklyInsightsReport(Artifact):
+class BiWeeklyInsightsReport(Artifact[BiWeeklyInsightsFacts, BiWeeklyInsightsNarrative]):
     kind = "bi_weekly_insights_report"
     title = "Bi-Weekly Insights Report"
-    facts: BiWeeklyInsightsFacts
-    narrative: BiWeeklyInsightsNarrative
 
 
 class ExperimentResultsFacts(Facts):
@@ -80,11 +78,9 @@ class ExperimentResultsNarrative(Narrative):
     next_experiments: Bullets
 
 
-class ExperimentResultsSummary(Artifact):
+class ExperimentResultsSummary(Artifact[ExperimentResultsFacts, ExperimentResultsNarrative]):
     kind = "experiment_results_summary"
     title = "Experiment Results Summary"
-    facts: ExperimentResultsFacts
-    narrative: ExperimentResultsNarrative
 
     @model_validator(mode="after")
     def _go_needs_significance(self) -> ExperimentResultsSummary:
@@ -94,8 +90,7 @@ class ExperimentResultsSummary(Artifact):
         return self
 
     @classmethod
-    def answer_contract(cls, facts: Facts) -> AnswerContract:
-        assert isinstance(facts, ExperimentResultsFacts)
+    def answer_contract(cls, facts: ExperimentResultsFacts) -> AnswerContract:
         ids = tuple(e.experiment_id for e in facts.experiments)
         if not ids:
             why = "there are no experiments in the facts to decide on"
@@ -108,12 +103,10 @@ class ExperimentResultsSummary(Artifact):
 
     @classmethod
     def safe_default(
-        cls, facts: Facts, narrative: Narrative, problems: list[str]
-    ) -> tuple[Narrative, str] | None:
+        cls, facts: ExperimentResultsFacts, narrative: ExperimentResultsNarrative, problems: list[str]
+    ) -> tuple[ExperimentResultsNarrative, str] | None:
         # No decision is safer than a wrong one: unknown experiments are left out and a
         # "go" without significance becomes "continue".
-        assert isinstance(facts, ExperimentResultsFacts)
-        assert isinstance(narrative, ExperimentResultsNarrative)
         stats = {e.experiment_id: e for e in facts.experiments}
         kept: list[ExperimentDecision] = []
         for d in narrative.decisions:
@@ -168,11 +161,9 @@ class PublishedContentNarrative(Narrative):
     calendar_adjustments: Bullets
 
 
-class PublishedContentReport(Artifact):
+class PublishedContentReport(Artifact[PublishedContentFacts, PublishedContentNarrative]):
     kind = "published_content_report"
     title = "Published Content Report"
-    facts: PublishedContentFacts
-    narrative: PublishedContentNarrative
 
 
 class PlatformEngagementFacts(Facts):
@@ -199,8 +190,6 @@ class PlatformEngagementNarrative(Narrative):
     community_risks: Bullets
 
 
-class PlatformEngagementPlan(Artifact):
+class PlatformEngagementPlan(Artifact[PlatformEngagementFacts, PlatformEngagementNarrative]):
     kind = "platform_engagement_plan"
     title = "Platform Engagement Plan"
-    facts: PlatformEngagementFacts
-    narrative: PlatformEngagementNarrative

@@ -43,11 +43,9 @@ class DailyMetricsSnapshotNarrative(Narrative):
     follow_ups: Bullets
 
 
-class DailyMetricsSnapshot(Artifact):
+class DailyMetricsSnapshot(Artifact[DailyMetricsSnapshotFacts, DailyMetricsSnapshotNarrative]):
     kind = "daily_metrics_snapshot"
     title = "Daily metrics snapshot"
-    facts: DailyMetricsSnapshotFacts
-    narrative: DailyMetricsSnapshotNarrative
 
 
 class SupportTicketSummaryFacts(Facts):
@@ -70,11 +68,9 @@ class SupportTicketSummaryNarrative(Narrative):
     actions: list[Action] = Field(max_length=10)
 
 
-class SupportTicketSummary(Artifact):
+class SupportTicketSummary(Artifact[SupportTicketSummaryFacts, SupportTicketSummaryNarrative]):
     kind = "support_ticket_summary"
     title = "Support ticket summary"
-    facts: SupportTicketSummaryFacts
-    narrative: SupportTicketSummaryNarrative
 
 
 class HealthStatusFacts(Facts):
@@ -102,8 +98,6 @@ class HealthStatusNarrative(Narrative):
     actions: list[Action] = Field(max_length=10)
 
 
-class HealthStatusReport(Artifact):
+class HealthStatusReport(Artifact[HealthStatusFacts, HealthStatusNarrative]):
     kind = "health_status_report"
     title = "Health status report"
-    facts: HealthStatusFacts
-    narrative: HealthStatusNarrative

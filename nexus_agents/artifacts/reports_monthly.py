@@ -115,11 +115,9 @@ class MonthlyExecutiveSummaryNarrative(Narrative):
         return self
 
 
-class MonthlyExecutiveSummary(Artifact):
+class MonthlyExecutiveSummary(Artifact[MonthlyExecutiveSummaryFacts, MonthlyExecutiveSummaryNarrative]):
     kind = "monthly_executive_summary"
     title = "Monthly Executive Summary"
-    facts: MonthlyExecutiveSummaryFacts
-    narrative: MonthlyExecutiveSummaryNarrative
 
 
 # --- Finance -------------------------------------------------------------------------
@@ -155,11 +153,9 @@ class MonthlyFinancialNarrative(Narrative):
     recommendations: list[Recommendation] = Field(max_length=6)
 
 
-class MonthlyFinancialReport(Artifact):
+class MonthlyFinancialReport(Artifact[MonthlyFinancialFacts, MonthlyFinancialNarrative]):
     kind = "monthly_financial_report"
     title = "Monthly Financial Report"
-    facts: MonthlyFinancialFacts
-    narrative: MonthlyFinancialNarrative
 
 
 # --- Compliance ----------------------------------------------------------------------
@@ -195,11 +191,9 @@ class ComplianceStatusNarrative(Narrative):
     actions: list[Action] = Field(max_length=10)
 
 
-class ComplianceStatusReport(Artifact):
+class ComplianceStatusReport(Artifact[ComplianceStatusFacts, ComplianceStatusNarrative]):
     kind = "compliance_status_report"
     title = "Compliance Status Report"
-    facts: ComplianceStatusFacts
-    narrative: ComplianceStatusNarrative
 
 
 # --- Market brief --------------------------------------------------------------------
@@ -232,11 +226,9 @@ class MonthlyMarketBriefNarrative(Narrative):
     threats: Bullets
 
 
-class MonthlyMarketBrief(Artifact):
+class MonthlyMarketBrief(Artifact[MonthlyMarketBriefFacts, MonthlyMarketBriefNarrative]):
     kind = "monthly_market_brief"
     title = "Monthly Market Brief"
-    facts: MonthlyMarketBriefFacts
-    narrative: MonthlyMarketBriefNarrative
 
     @model_validator(mode="after")
     def _sourced(self) -> MonthlyMarketBrief:
@@ -252,8 +244,7 @@ class MonthlyMarketBrief(Artifact):
         return self
 
     @classmethod
-    def answer_contract(cls, facts: Facts) -> AnswerContract:
-        assert isinstance(facts, MonthlyMarketBriefFacts)
+    def answer_contract(cls, facts: MonthlyMarketBriefFacts) -> AnswerContract:
         ids = tuple(s.source_id for s in facts.sources)
         if not ids:
             why = "no sources were provided, so nothing can be cited"
@@ -273,11 +264,9 @@ class MonthlyMarketBrief(Artifact):
 
     @classmethod
     def safe_default(
-        cls, facts: Facts, narrative: Narrative, problems: list[str]
-    ) -> tuple[Narrative, str] | None:
+        cls, facts: MonthlyMarketBriefFacts, narrative: MonthlyMarketBriefNarrative, problems: list[str]
+    ) -> tuple[MonthlyMarketBriefNarrative, str] | None:
         # An unsourced claim is left out rather than published.
-        assert isinstance(facts, MonthlyMarketBriefFacts)
-        assert isinstance(narrative, MonthlyMarketBriefNarrative)
         known = {s.source_id for s in facts.sources}
         trends = [t for t in narrative.trends if set(t.source_ids) <= known]
         moves = [m for m in narrative.competitor_moves if set(m.source_ids) <= known]
@@ -305,11 +294,9 @@ class BrandHealthNarrative(Narrative):
     strengths: Bullets
 
 
-class BrandHealthReport(Artifact):
+class BrandHealthReport(Artifact[BrandHealthFacts, BrandHealthNarrative]):
     kind = "brand_health_report"
     title = "Brand Health Report"
-    facts: BrandHealthFacts
-    narrative: BrandHealthNarrative
 
 
 # --- Monthly growth review -----------------------------------------------------------
@@ -343,11 +330,9 @@ class MonthlyGrowthReviewNarrative(Narrative):
     new_channels: Bullets
 
 
-class MonthlyGrowthReview(Artifact):
+class MonthlyGrowthReview(Artifact[MonthlyGrowthReviewFacts, MonthlyGrowthReviewNarrative]):
     kind = "monthly_growth_review"
     title = "Monthly Growth Review"
-    facts: MonthlyGrowthReviewFacts
-    narrative: MonthlyGrowthReviewNarrative
 
 
 # --- Content operations review -------------------------------------------------------
@@ -373,8 +358,6 @@ class ContentOpsReviewNarrative(Narrative):
     platform_plans: list[PlatformPlan] = Field(max_length=8)
 
 
-class ContentOpsReview(Artifact):
+class ContentOpsReview(Artifact[ContentOpsReviewFacts, ContentOpsReviewNarrative]):
     kind = "content_ops_review"
     title = "Content Ops Review"
-    facts: ContentOpsReviewFacts
-    narrative: ContentOpsReviewNarrative

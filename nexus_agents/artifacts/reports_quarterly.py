@@ -69,11 +69,9 @@ class StrategicReviewNarrative(Narrative):
     )
 
 
-class QuarterlyStrategicReview(Artifact):
+class QuarterlyStrategicReview(Artifact[StrategicReviewFacts, StrategicReviewNarrative]):
     kind = "quarterly_strategic_review"
     title = "Quarterly Strategic Review"
-    facts: StrategicReviewFacts
-    narrative: StrategicReviewNarrative
 
 
 class OptimizationFacts(Facts):
@@ -103,11 +101,9 @@ class OptimizationNarrative(Narrative):
     retired_practices: Bullets
 
 
-class OptimizationReport(Artifact):
+class OptimizationReport(Artifact[OptimizationFacts, OptimizationNarrative]):
     kind = "optimization_report"
     title = "Optimization Report"
-    facts: OptimizationFacts
-    narrative: OptimizationNarrative
 
 
 class QuarterlyPerformanceFacts(Facts):
@@ -122,11 +118,9 @@ class QuarterlyPerformanceNarrative(Narrative):
     recommendations: list[Recommendation] = Field(max_length=8)
 
 
-class QuarterlyPerformanceReport(Artifact):
+class QuarterlyPerformanceReport(Artifact[QuarterlyPerformanceFacts, QuarterlyPerformanceNarrative]):
     kind = "quarterly_performance_report"
     title = "Quarterly Performance Report"
-    facts: QuarterlyPerformanceFacts
-    narrative: QuarterlyPerformanceNarrative
 
 
 class TechDebtFacts(Facts):
@@ -149,8 +143,6 @@ class TechDebtNarrative(Narrative):
     recommendations: list[Recommendation] = Field(max_length=8)
 
 
-class TechDebtAssessment(Artifact):
+class TechDebtAssessment(Artifact[TechDebtFacts, TechDebtNarrative]):
     kind = "tech_debt_assessment"
     title = "Tech Debt Assessment"
-    facts: TechDebtFacts
-    narrative: TechDebtNarrative

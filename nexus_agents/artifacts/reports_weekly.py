@@ -68,11 +68,9 @@ class WeeklyAnalyticsNarrative(Narrative):
     recommendations: list[Recommendation] = Field(max_length=8)
 
 
-class WeeklyAnalyticsReport(Artifact):
+class WeeklyAnalyticsReport(Artifact[WeeklyAnalyticsFacts, WeeklyAnalyticsNarrative]):
     kind = "weekly_analytics_report"
     title = "Weekly Analytics Report"
-    facts: WeeklyAnalyticsFacts
-    narrative: WeeklyAnalyticsNarrative
 
 
 class WeeklyFeedbackFacts(Facts):
@@ -98,11 +96,9 @@ class WeeklyFeedbackNarrative(Narrative):
     recommended_actions: Bullets
 
 
-class WeeklyFeedbackSummary(Artifact):
+class WeeklyFeedbackSummary(Artifact[WeeklyFeedbackFacts, WeeklyFeedbackNarrative]):
     kind = "weekly_feedback_summary"
     title = "Weekly Feedback Summary"
-    facts: WeeklyFeedbackFacts
-    narrative: WeeklyFeedbackNarrative
 
 
 class SprintPlanFacts(Facts):
@@ -153,11 +149,9 @@ class SprintPlanNarrative(Narrative):
     risks: list[Risk] = Field(max_length=6)
 
 
-class SprintPlan(Artifact):
+class SprintPlan(Artifact[SprintPlanFacts, SprintPlanNarrative]):
     kind = "sprint_plan"
     title = "Sprint Plan"
-    facts: SprintPlanFacts
-    narrative: SprintPlanNarrative
 
     @property
     def planned_points(self) -> float:
@@ -195,11 +189,9 @@ class GrowthMetricsNarrative(Narrative):
     next_experiments: list[Recommendation] = Field(max_length=6)
 
 
-class GrowthMetricsReport(Artifact):
+class GrowthMetricsReport(Artifact[GrowthMetricsFacts, GrowthMetricsNarrative]):
     kind = "growth_metrics_report"
     title = "Growth Metrics Report"
-    facts: GrowthMetricsFacts
-    narrative: GrowthMetricsNarrative
 
 
 class WeeklyStatusFacts(Facts):
@@ -223,8 +215,6 @@ class WeeklyStatusNarrative(Narrative):
     asks: Bullets = Field(description="decisions or help needed from other teams")
 
 
-class WeeklyStatusUpdate(Artifact):
+class WeeklyStatusUpdate(Artifact[WeeklyStatusFacts, WeeklyStatusNarrative]):
     kind = "weekly_status_update"
     title = "Weekly Status Update"
-    facts: WeeklyStatusFacts
-    narrative: WeeklyStatusNarrative

@@ -45,8 +45,6 @@ class SlaBreachAlertNarrative(Narrative):
     notes: Bullets
 
 
-class SlaBreachAlert(Artifact):
+class SlaBreachAlert(Artifact[SlaBreachAlertFacts, SlaBreachAlertNarrative]):
     kind = "sla_breach_alert"
     title = "SLA breach alert"
-    facts: SlaBreachAlertFacts
-    narrative: SlaBreachAlertNarrative

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from nexus_agents.exceptions import InputError
 from nexus_agents.periods import PeriodKind, period_containing
 
 DEFAULT_END = date(2026, 11, 26)
@@ -621,7 +622,7 @@ def generate_demo(
     from nexus_agents.data.init import write_workspace
 
     if days < 100:
-        raise ValueError("a demo needs at least 100 days so every planted situation fits")
+        raise InputError("a demo needs at least 100 days so every planted situation fits")
     files = _Demo(seed, end, days).build()
     facts = demo_facts(end)
     write_workspace(

@@ -25,7 +25,6 @@ from nexus_agents.periods import Period
 
 if TYPE_CHECKING:
     from nexus_agents.data.workspace import Workspace
-    from nexus_agents.runs.store import RunStore
 
 __all__ = [
     "FactBundle",
@@ -63,7 +62,7 @@ class FactsContext:
     options: dict[str, Any] = field(default_factory=dict)
     attempt: int | None = None
     max_attempts: int | None = None
-    store: RunStore | None = None
+    store: LoopBoundStore | None = None  # the run store, bound to its event loop
     step_id: str | None = None
 
     @property

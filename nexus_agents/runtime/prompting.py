@@ -20,7 +20,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from nexus_agents.exceptions import NexusError
+from nexus_agents.exceptions import PromptTooLargeError
 from nexus_agents.facts.bundle import UntrustedText
 from nexus_agents.llm.interface import ChatMessage
 from nexus_agents.untrusted_text import cut, normalise
@@ -67,8 +67,6 @@ class PromptLimits(BaseModel):
 DEFAULT_LIMITS = PromptLimits()
 
 
-class PromptTooLargeError(NexusError):
-    """The user message would exceed ``PromptLimits.prompt_chars``."""
 
 
 class PromptParts(BaseModel):

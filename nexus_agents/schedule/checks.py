@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from nexus_agents.exceptions import NexusError
+from nexus_agents.exceptions import CheckError
 from nexus_agents.periods import Period
 from nexus_agents.schedule.jobs import CadenceJob, Trigger
 
@@ -33,10 +33,6 @@ class CheckContext(BaseModel):
 
 
 CheckFn = Callable[[CheckContext], "Trigger | Mapping[str, Any] | Awaitable[Any] | None"]
-
-
-class CheckError(NexusError):
-    """A check could not be loaded or did not return None / a trigger."""
 
 
 def resolve_check(ref: str, overrides: Mapping[str, CheckFn] | None = None) -> CheckFn:

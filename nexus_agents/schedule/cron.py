@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from nexus_agents.exceptions import InputError
+
 
 def validate_cron(expr: str) -> str:
     """Return ``expr`` normalised; ValueError when it is not a five-field cron expression."""
@@ -17,9 +19,9 @@ def validate_cron(expr: str) -> str:
 
     text = " ".join(expr.split())
     if len(text.split(" ")) != 5:
-        raise ValueError(f"cron {expr!r} must have five fields (minute hour day month weekday)")
+        raise InputError(f"cron {expr!r} must have five fields (minute hour day month weekday)")
     if not croniter.is_valid(text):
-        raise ValueError(f"cron {expr!r} is not a valid cron expression")
+        raise InputError(f"cron {expr!r} is not a valid cron expression")
     return text
 
 
@@ -28,7 +30,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)"
         ) from None
 
@@ -41,7 +43,7 @@ def fire_times(expr: str, tz: ZoneInfo, t0: datetime, t1: datetime) -> Iterator[
     from croniter import croniter
 
     if t0.tzinfo is None or t1.tzinfo is None:
-        raise ValueError("fire_times needs timezone-aware bounds")
+        raise InputError("fire_times needs timezone-aware bounds")
     start = t0.astimezone(tz) - timedelta(seconds=1)
     it = croniter(expr, start)
     while True:

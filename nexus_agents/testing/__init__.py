@@ -1,6 +1,7 @@
 """Test helpers shipped with the library: an OpenAI-compatible mock server with fault
-injection, a deterministic generator of JSON-schema instances, and ``RandomSchemaModel``
-(an in-process model answering each call with a random schema-valid object).
+injection, a deterministic generator of JSON-schema instances, ``RandomSchemaModel``
+(an in-process model answering each call with a random schema-valid object) and
+``FakeStepExecutor`` (scripted agent steps for graph tests, no model at all).
 
 Names are imported lazily so ``python -m nexus_agents.testing.mock_server`` runs cleanly.
 """
@@ -16,6 +17,8 @@ _EXPORTS: dict[str, str] = {
     "Fault": "nexus_agents.testing.faults",
     "FaultKind": "nexus_agents.testing.faults",
     "FaultSchedule": "nexus_agents.testing.faults",
+    "FakeCall": "nexus_agents.testing.fake_executor",
+    "FakeStepExecutor": "nexus_agents.testing.fake_executor",
     "MockLLMServer": "nexus_agents.testing.mock_server",
     "MockServerStats": "nexus_agents.testing.mock_server",
     "RandomSchemaModel": "nexus_agents.testing.random_model",
@@ -29,6 +32,8 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "FAULT_NAMES",
+    "FakeCall",
+    "FakeStepExecutor",
     "Fault",
     "FaultKind",
     "FaultSchedule",
@@ -49,6 +54,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 if TYPE_CHECKING:  # pragma: no cover
     from nexus_agents.testing.completions import content_reply, tool_call_reply
+    from nexus_agents.testing.fake_executor import FakeCall, FakeStepExecutor
     from nexus_agents.testing.faults import FAULT_NAMES, Fault, FaultKind, FaultSchedule
     from nexus_agents.testing.mock_server import (
         MockLLMServer,

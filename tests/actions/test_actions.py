@@ -13,11 +13,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "graphs"))
 
-from fake_executor import FakeExecutor
 
 from nexus_agents.actions import ActionRequest, WorkspaceIntegration
 from nexus_agents.graphs.spec import parse_spec
 from nexus_agents.runs.engine import Engine
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 SPEC = """
     name: postmortem
@@ -33,10 +33,10 @@ def _spec() -> Any:
     return parse_spec(yaml.safe_load(textwrap.dedent(SPEC)), "postmortem.yaml")
 
 
-def _fake() -> FakeExecutor:
+def _fake() -> FakeStepExecutor:
     actions = [{"action": "add alert on queue depth", "owner": "ops", "deadline": "2025-02-01"},
                {"id": "BL-0100", "action": "runbook for failover", "owner": "sre"}]
-    return FakeExecutor(script={"review": [{"prevention_actions": actions}]})
+    return FakeStepExecutor(script={"review": [{"narrative": {"prevention_actions": actions}}]})
 
 
 async def test_backlog_rows_get_unique_ids(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ async def test_recorded_action_is_not_executed_again(tmp_path: Path) -> None:
           - {id: build, agent: developer}
           - action: {id: go, kind: deploy, from: build}
     """)), "ship.yaml")
-    async with await Engine.open(specs={"ship": spec}, executor=FakeExecutor(),
+    async with await Engine.open(specs={"ship": spec}, executor=FakeStepExecutor(),
                                  workspace=tmp_path, integration=Counting(tmp_path)) as engine:
         real_record = engine.store.record_action
 

@@ -15,6 +15,7 @@ from nexus_agents.evals.targets import default_target
 EVALS = Path(__file__).resolve().parents[2] / "evals"
 
 
+@pytest.mark.slow  # replays every shipped eval case end to end
 def test_every_shipped_case_passes_in_replay() -> None:
     cases = load_cases(EVALS / "cases")
     assert len(cases) >= 15

@@ -6,15 +6,15 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from fake_executor import FakeExecutor
 
 from nexus_agents.graphs.spec import GraphSpec
 from nexus_agents.runs.engine import Engine
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 
 @pytest.fixture
-def fake() -> FakeExecutor:
-    return FakeExecutor()
+def fake() -> FakeStepExecutor:
+    return FakeStepExecutor()
 
 
 @pytest.fixture

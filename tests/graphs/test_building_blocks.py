@@ -6,14 +6,14 @@ import asyncio
 from typing import Any
 
 import pytest
-from fake_executor import FakeExecutor
 from graph_specs import spec_from
 
 from nexus_agents.graphs.executor import StepContext
 from nexus_agents.graphs.spec import AgentStep
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 
-async def test_agent_steps_pass_artifacts_values_and_usage(make_engine: Any, fake: FakeExecutor) -> None:
+async def test_agent_steps_pass_artifacts_values_and_usage(make_engine: Any, fake: FakeStepExecutor) -> None:
     spec = spec_from("""
         name: chain
         steps:
@@ -24,7 +24,7 @@ async def test_agent_steps_pass_artifacts_values_and_usage(make_engine: Any, fak
     engine = await make_engine({"chain": spec}, fake)
     result = await engine.start("chain", {"week": "2025-W01"})
     assert result.status == "succeeded"
-    assert result.artifacts["plan"]["inputs_seen"] == ["measure"]
+    assert fake.inputs_seen("plan") == ["measure"]
     assert result.values["headline"] == "plan done"
     assert result.usage["calls"] == 2 and result.usage["total_tokens"] == 30
     stored = await engine.store.artifacts_for(result.run_id)
@@ -48,7 +48,7 @@ async def test_parallel_branches_run_concurrently_and_merge(make_engine: Any) ->
         right_ready.set()
         await asyncio.wait_for(left_ready.wait(), timeout=5)
 
-    fake = FakeExecutor(hooks={"feedback": left, "review_b": right})
+    fake = FakeStepExecutor(hooks={"feedback": left, "review_b": right})
     spec = spec_from("""
         name: fan
         steps:
@@ -66,7 +66,7 @@ async def test_parallel_branches_run_concurrently_and_merge(make_engine: Any) ->
     assert result.status == "succeeded", result.error
     assert {"feedback", "review_a", "review_b", "plan"} <= set(result.artifacts)
     assert result.values["fb"] == "feedback done" and result.values["rv"] == "review_b done"
-    assert result.artifacts["plan"]["inputs_seen"] == ["feedback", "review_b"]
+    assert fake.inputs_seen("plan") == ["feedback", "review_b"]
     assert result.usage["calls"] == 5  # usage of both branches summed, none counted twice
     assert fake.count("plan") == 1
 
@@ -87,14 +87,14 @@ ROUTE = """
 @pytest.mark.parametrize(
     ("severity", "expected"), [("P0", "war_room"), ("P1", "fix_now"), ("P2", "backlog"), ("P3", "backlog")]
 )
-async def test_route_on_enum_value(make_engine: Any, fake: FakeExecutor, severity: str, expected: str) -> None:
+async def test_route_on_enum_value(make_engine: Any, fake: FakeStepExecutor, severity: str, expected: str) -> None:
     engine = await make_engine({"triage": spec_from(ROUTE)}, fake)
     result = await engine.start("triage", {"severity": severity})
     assert result.status == "succeeded"
-    assert [c[0] for c in fake.calls] == [expected]
+    assert fake.ran() == [expected]
 
 
-async def test_route_without_match_or_default_fails_naming_the_route(make_engine: Any, fake: FakeExecutor) -> None:
+async def test_route_without_match_or_default_fails_naming_the_route(make_engine: Any, fake: FakeStepExecutor) -> None:
     spec = spec_from(ROUTE.replace(", default: backlog", ""))
     engine = await make_engine({"triage": spec}, fake)
     result = await engine.start("triage", {"severity": "P3"})
@@ -102,7 +102,7 @@ async def test_route_without_match_or_default_fails_naming_the_route(make_engine
     assert "by_severity" in (result.error or "") and "'P3'" in (result.error or "")
 
 
-async def test_python_route_picks_the_next_step(make_engine: Any, fake: FakeExecutor) -> None:
+async def test_python_route_picks_the_next_step(make_engine: Any, fake: FakeStepExecutor) -> None:
     spec = spec_from("""
         name: pyroute
         steps:
@@ -112,7 +112,7 @@ async def test_python_route_picks_the_next_step(make_engine: Any, fake: FakeExec
     """)
     engine = await make_engine({"pyroute": spec}, fake)
     assert (await engine.start("pyroute", {"goto": "b"})).status == "succeeded"
-    assert [c[0] for c in fake.calls] == ["b"]
+    assert fake.ran() == ["b"]
     bad = await engine.start("pyroute", {"goto": "nowhere"})
     assert bad.status == "failed" and "'nowhere'" in (bad.error or "")
 
@@ -139,13 +139,13 @@ LOOP = """
     [(["PASS"], 1, "deploy"), (["FAIL", "PASS"], 2, "deploy"), (["FAIL", "FAIL", "FAIL", "PASS"], 3, "escalate")],
 )
 async def test_bounded_loop(make_engine: Any, verdicts: list[str], attempts: int, last: str) -> None:
-    fake = FakeExecutor(script={"validate": [{"verdict": v, "issues": [f"issue {i}"]} for i, v in enumerate(verdicts)]})
+    fake = FakeStepExecutor(script={"validate": [{"narrative": {"verdict": v, "issues": [f"issue {i}"]}} for i, v in enumerate(verdicts)]})
     engine = await make_engine({"improve": spec_from(LOOP)}, fake)
     result = await engine.start("improve")
     assert result.status == "succeeded"
     assert fake.count("build") == attempts and fake.count("validate") == attempts
-    assert [c for c in fake.calls if c[0] == "build"] == [("build", n) for n in range(1, attempts + 1)]
-    assert fake.calls[-1][0] == last
+    assert [c.attempt for c in fake.calls if c.step == "build"] == list(range(1, attempts + 1))
+    assert fake.ran()[-1] == last
     assert result.values["build_validate"] == ("passed" if last == "deploy" else "exhausted")
     ctx = fake.contexts["build"][-1]
     assert (ctx.attempt, ctx.max_attempts, ctx.loop_id) == (attempts, 3, "build_validate")
@@ -157,7 +157,7 @@ async def test_bounded_loop(make_engine: Any, verdicts: list[str], attempts: int
     assert [h["result"] for h in history] == verdicts[:attempts]
 
 
-async def test_call_step_errors_name_the_step(make_engine: Any, fake: FakeExecutor) -> None:
+async def test_call_step_errors_name_the_step(make_engine: Any, fake: FakeStepExecutor) -> None:
     spec = spec_from("""
         name: calls
         steps:
@@ -176,7 +176,7 @@ async def test_failed_agent_keeps_error_and_no_artifact(make_engine: Any) -> Non
     def boom(step: AgentStep, state: Any, ctx: StepContext) -> None:
         raise RuntimeError("model returned garbage")
 
-    fake = FakeExecutor(hooks={"second": boom})
+    fake = FakeStepExecutor(hooks={"second": boom})
     spec = spec_from("""
         name: fails
         steps:
@@ -194,7 +194,7 @@ async def test_failed_agent_keeps_error_and_no_artifact(make_engine: Any) -> Non
     assert run is not None and run.error == result.error and run.finished_at is not None
 
 
-async def test_subgraph_runs_child_spec_with_parent_state(make_engine: Any, fake: FakeExecutor) -> None:
+async def test_subgraph_runs_child_spec_with_parent_state(make_engine: Any, fake: FakeStepExecutor) -> None:
     child = spec_from("""
         name: postmortem
         inputs:
@@ -212,7 +212,7 @@ async def test_subgraph_runs_child_spec_with_parent_state(make_engine: Any, fake
     engine = await make_engine({"incident": parent, "postmortem": child}, fake)
     result = await engine.start("incident")
     assert result.status == "succeeded", result.error
-    assert result.artifacts["pm/analyse"]["inputs_seen"] == ["triage"]
+    assert "pm/analyse" in result.artifacts and fake.inputs_seen("analyse") == ["triage"]
     assert result.values["cause"] == "analyse done"
-    assert [c[0] for c in fake.calls] == ["triage", "analyse", "wrap_up"]
+    assert fake.ran() == ["triage", "analyse", "wrap_up"]
     assert result.usage["calls"] == 3

@@ -25,7 +25,7 @@ def _run(mode: str, workspace: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # kills a run's process and resumes it in a new one
 async def test_killed_run_resumes_from_last_completed_step(tmp_path: Path) -> None:
     first = _run("start", tmp_path)
     assert first.returncode == -signal.SIGKILL, first.stderr

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fake_executor import FakeExecutor
 from graph_specs import spec_from
+
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 SPEC = """
     name: shaped
@@ -37,8 +38,8 @@ SPEC = """
 
 def _script(go: str, verdicts: list[str]) -> dict[str, list[dict[str, Any]]]:
     return {
-        "measure": [{"go": go}],
-        "validate": [{"verdict": v} for v in verdicts],
+        "measure": [{"narrative": {"go": go}}],
+        "validate": [{"narrative": {"verdict": v}} for v in verdicts],
     }
 
 
@@ -48,14 +49,14 @@ async def _checkpoints(engine: Any, run_id: str) -> int:
 
 
 async def test_fused_structure_takes_one_checkpoint_per_executed_step(make_engine: Any) -> None:
-    fake = FakeExecutor(script=_script("yes", ["FAIL", "PASS"]))
+    fake = FakeStepExecutor(script=_script("yes", ["FAIL", "PASS"]))
     engine = await make_engine({"shaped": spec_from(SPEC)}, fake)
     result = await engine.start("shaped")
     assert result.status == "succeeded"
-    order = [step for step, _ in fake.calls]
+    order = fake.ran()
     assert order[:1] == ["measure"] and sorted(order[1:3]) == ["data", "feedback"]
     assert order[3:] == ["plan", "build", "validate", "build", "validate", "wrap_up"]
-    assert [a for s, a in fake.calls if s == "build"] == [1, 2]
+    assert [c.attempt for c in fake.calls if c.step == "build"] == [1, 2]
     assert result.values["build_validate"] == "passed"
     routed = [e for e in (await engine.graph("shaped").aget_state(
         {"configurable": {"thread_id": result.run_id}})).values["events"] if e["event"] == "routed"]
@@ -70,17 +71,17 @@ async def test_fused_structure_takes_one_checkpoint_per_executed_step(make_engin
 
 
 async def test_fused_route_and_exhausted_loop_still_go_where_the_spec_says(make_engine: Any) -> None:
-    skipped = FakeExecutor(script=_script("no", []))
+    skipped = FakeStepExecutor(script=_script("no", []))
     engine = await make_engine({"shaped": spec_from(SPEC)}, skipped)
     assert (await engine.start("shaped")).status == "succeeded"
-    assert [s for s, _ in skipped.calls] == ["measure", "wrap_up"]
+    assert skipped.ran() == ["measure", "wrap_up"]
 
-    failing = FakeExecutor(script=_script("yes", ["FAIL"]))
+    failing = FakeStepExecutor(script=_script("yes", ["FAIL"]))
     engine = await make_engine({"shaped": spec_from(SPEC)}, failing)
     result = await engine.start("shaped")
-    assert [a for s, a in failing.calls if s == "validate"] == [1, 2, 3]
+    assert [c.attempt for c in failing.calls if c.step == "validate"] == [1, 2, 3]
     assert result.values["build_validate"] == "exhausted"
-    assert [s for s, _ in failing.calls][-1] == "wrap_up"
+    assert failing.ran()[-1] == "wrap_up"
 
 
 async def test_a_route_reached_from_elsewhere_keeps_its_own_node(make_engine: Any) -> None:
@@ -94,9 +95,9 @@ async def test_a_route_reached_from_elsewhere_keeps_its_own_node(make_engine: An
           - route: {id: decide, on: go, cases: {"yes": done, "no": unused}}
           - {id: done, agent: studio_producer}
     """)
-    fake = FakeExecutor(script={"first": [{"go": "yes"}]})
+    fake = FakeStepExecutor(script={"first": [{"narrative": {"go": "yes"}}]})
     engine = await make_engine({"jumpy": spec}, fake)
     result = await engine.start("jumpy")
     assert result.status == "succeeded"
-    assert [s for s, _ in fake.calls] == ["first", "done"]
+    assert fake.ran() == ["first", "done"]
     assert "decide" in set(engine.graph("jumpy").get_graph().nodes)

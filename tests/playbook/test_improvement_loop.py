@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_fakes import ScriptedExecutor, actions_log
+from playbook_fakes import actions_log
+
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 PERIOD = {"period": "2026-W48"}
 
@@ -42,14 +44,14 @@ def backlog(workspace: Path) -> list[dict[str, str]]:
 async def test_qa_loop_then_approved_deploy_and_ledger(
     make_engine: Any, workspace: Path, verdicts: list[str], attempts: int
 ) -> None:
-    fake = ScriptedExecutor(script(verdicts))
+    fake = FakeStepExecutor(script(verdicts))
     engine = await make_engine(fake)
     paused = await engine.start("improvement_loop", PERIOD)
     assert paused.status == "waiting_approval", paused.error
     assert paused.pending is not None and paused.pending.approval_id == "deploy_approval"
     assert paused.pending.decider == "studio_producer"
     assert paused.values["item_id"] == "BL-2"  # the first selected id that is a scored candidate
-    assert [c[2] for c in fake.calls if c[0] == "build"] == list(range(1, attempts + 1))
+    assert [c.attempt for c in fake.calls if c.step == "build"] == list(range(1, attempts + 1))
     assert "escalation" not in fake.ran()
     assert actions_log(workspace) == []  # nothing deployed before the decision
 
@@ -66,7 +68,7 @@ async def test_qa_loop_then_approved_deploy_and_ledger(
 
 
 async def test_rejected_deploy_executes_no_deploy(make_engine: Any, workspace: Path) -> None:
-    engine = await make_engine(ScriptedExecutor(script(["PASS"])))
+    engine = await make_engine(FakeStepExecutor(script(["PASS"])))
     paused = await engine.start("improvement_loop", PERIOD)
     done = await engine.resume(paused.run_id, "reject")
     assert done.status == "succeeded", done.error
@@ -76,11 +78,11 @@ async def test_rejected_deploy_executes_no_deploy(make_engine: Any, workspace: P
 
 
 async def test_three_failures_escalate_and_unattended_default_defers(make_engine: Any, workspace: Path) -> None:
-    fake = ScriptedExecutor(script(["FAIL", "FAIL", "FAIL", "PASS"]))
+    fake = FakeStepExecutor(script(["FAIL", "FAIL", "FAIL", "PASS"]))
     engine = await make_engine(fake, auto_approve_policy="timeout_default")
     done = await engine.start("improvement_loop", PERIOD)
     assert done.status == "succeeded", done.error
-    assert [c[2] for c in fake.calls if c[0] == "build"] == [1, 2, 3]
+    assert [c.attempt for c in fake.calls if c.step == "build"] == [1, 2, 3]
     assert done.values["build_validate"] == "exhausted"
     assert done.values["escalation_decision"] == "defer"
     assert "release" not in fake.ran() and "deploy_decision" not in fake.ran()
@@ -91,7 +93,7 @@ async def test_three_failures_escalate_and_unattended_default_defers(make_engine
 
 
 async def test_escalation_decision_decompose_adds_a_follow_up_item(make_engine: Any, workspace: Path) -> None:
-    engine = await make_engine(ScriptedExecutor(script(["FAIL"])))
+    engine = await make_engine(FakeStepExecutor(script(["FAIL"])))
     paused = await engine.start("improvement_loop", PERIOD)
     assert paused.pending is not None and paused.pending.approval_id == "escalation_decision"
     assert paused.pending.options == ["reassign", "decompose", "revise_scope", "accept_with_risk", "defer"]
@@ -103,7 +105,7 @@ async def test_escalation_decision_decompose_adds_a_follow_up_item(make_engine: 
 
 
 async def test_not_ready_release_goes_back_to_backlog_without_deploy(make_engine: Any, workspace: Path) -> None:
-    fake = ScriptedExecutor(script(["PASS"], readiness="NEEDS_WORK"))
+    fake = FakeStepExecutor(script(["PASS"], readiness="NEEDS_WORK"))
     engine = await make_engine(fake)
     done = await engine.start("improvement_loop", PERIOD)
     assert done.status == "succeeded", done.error
@@ -112,7 +114,7 @@ async def test_not_ready_release_goes_back_to_backlog_without_deploy(make_engine
 
 
 async def test_developer_retry_sees_only_qa_issues_not_the_whole_history(make_engine: Any) -> None:
-    fake = ScriptedExecutor(script(["FAIL", "PASS"]))
+    fake = FakeStepExecutor(script(["FAIL", "PASS"]))
     engine = await make_engine(fake)
     await engine.start("improvement_loop", PERIOD)
     build = fake.steps["build"][-1]
@@ -121,7 +123,7 @@ async def test_developer_retry_sees_only_qa_issues_not_the_whole_history(make_en
 
 
 async def test_next_iteration_measures_against_the_previous_ledger(make_engine: Any) -> None:
-    engine = await make_engine(ScriptedExecutor(script(["PASS"])), auto_approve_policy="timeout_default")
+    engine = await make_engine(FakeStepExecutor(script(["PASS"])), auto_approve_policy="timeout_default")
     first = await engine.start("improvement_loop", PERIOD)
     assert first.artifacts["ledger"]["facts"]["iteration"] == 1
     second = await engine.start("improvement_loop", {"period": "2026-W49"})
@@ -133,7 +135,7 @@ async def test_next_iteration_measures_against_the_previous_ledger(make_engine: 
 
 async def test_nothing_selected_skips_build_and_still_writes_ledger(make_engine: Any) -> None:
     plan = {"plan": [{"facts": {"candidates": [], "selected_item_ids": []}}]}
-    fake = ScriptedExecutor(plan)
+    fake = FakeStepExecutor(plan)
     engine = await make_engine(fake)
     done = await engine.start("improvement_loop", PERIOD)
     assert done.status == "succeeded", done.error

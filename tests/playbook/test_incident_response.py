@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playbook_fakes import ScriptedExecutor, actions_log
+from playbook_fakes import actions_log
 
 from nexus_agents.artifacts.incidents import DECISION_AUTHORITY
 from nexus_agents.playbook.incidents import incident_escalations
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 ALERT = {"summary": "checkout returns 500", "detected_at": "2026-11-27T10:00:00+00:00"}
 RESPONDERS = {"infrastructure_maintainer", "devops_automator", "backend_architect", "developer",
@@ -30,8 +31,8 @@ def triage(severity: str, cause: str = "bad_deploy", **narrative: Any) -> dict[s
     }
 
 
-async def run(make_engine: Any, script: dict[str, Any], **inputs: Any) -> tuple[Any, ScriptedExecutor]:
-    fake = ScriptedExecutor(script)
+async def run(make_engine: Any, script: dict[str, Any], **inputs: Any) -> tuple[Any, FakeStepExecutor]:
+    fake = FakeStepExecutor(script)
     engine = await make_engine(fake, auto_approve_policy="timeout_default")
     result = await engine.start("incident_response", {"alert": ALERT, "now": "2026-11-27T10:10:00+00:00", **inputs})
     return result, fake
@@ -47,7 +48,7 @@ async def test_p3_goes_to_the_backlog_without_a_response_team(make_engine: Any, 
 
 
 async def test_p0_runs_the_full_team_and_waits_for_the_studio_producer(make_engine: Any, workspace: Path) -> None:
-    fake = ScriptedExecutor(triage("P0"))
+    fake = FakeStepExecutor(triage("P0"))
     engine = await make_engine(fake)
     paused = await engine.start("incident_response", {"alert": ALERT, "now": "2026-11-27T10:45:00+00:00"})
     assert paused.status == "waiting_approval", paused.error
@@ -70,7 +71,7 @@ async def test_p0_runs_the_full_team_and_waits_for_the_studio_producer(make_engi
 
 
 async def test_p0_rejected_deploy_ships_nothing_and_says_nothing_resolved(make_engine: Any, workspace: Path) -> None:
-    fake = ScriptedExecutor(triage("P0"))
+    fake = FakeStepExecutor(triage("P0"))
     engine = await make_engine(fake)
     paused = await engine.start("incident_response", {"alert": ALERT, "now": "2026-11-27T10:05:00+00:00"})
     done = await engine.resume(paused.run_id, "reject")
@@ -147,7 +148,7 @@ async def test_no_alert_and_healthy_data_ends_quietly(make_engine: Any, workspac
     (workspace / "data" / "uptime_checks.csv").write_text(
         "checked_at,service,ok\n2026-11-27T10:05:00,api,1\n", encoding="utf-8"
     )
-    fake = ScriptedExecutor()
+    fake = FakeStepExecutor()
     engine = await make_engine(fake)
     result = await engine.start("incident_response", {"now": "2026-11-27T10:06:00+00:00"})
     assert result.status == "succeeded" and fake.ran() == [] and result.values["detected"] is False
@@ -186,7 +187,7 @@ async def test_a_deploy_guarded_by_only_if_is_skipped_without_a_pass(
             {"action": {"id": "ship", "kind": "deploy", "from": "check", "only_if": {"value": "verdict", "equals": "PASS"}}},
         ],
     })
-    fake = ScriptedExecutor({"check": [{"narrative": {"verdict": "FAIL"}}]})
+    fake = FakeStepExecutor({"check": [{"narrative": {"verdict": "FAIL"}}]})
     specs["careless"] = spec  # the (session's) specs the engine factory reads
     try:
         result = await (await make_engine(fake)).start("careless", {})

@@ -14,6 +14,7 @@ from nexus_agents.artifacts.registry import all_artifacts
 from nexus_agents.graphs.loader import load_graph_specs
 from nexus_agents.graphs.spec import ApprovalStep, GraphSpec, iter_steps, validate_names
 from nexus_agents.paths import shipped_dir
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {
@@ -56,10 +57,9 @@ def test_langgraph_json_names_every_shipped_graph() -> None:
 
 
 def test_langgraph_entry_compiles_each_graph_with_the_given_executor() -> None:
-    from playbook_fakes import ScriptedExecutor
 
     for name in langgraph_entry.GRAPH_NAMES:
-        graph = langgraph_entry.build(name, executor=ScriptedExecutor())
+        graph = langgraph_entry.build(name, executor=FakeStepExecutor())
         assert graph.name == name and graph.get_graph().nodes
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from playbook_fakes import ScriptedExecutor
-
 from nexus_agents.graphs.executor import StepContext
 from nexus_agents.graphs.spec import AgentStep
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 INPUTS = ("market", "brand", "customers", "tech_debt", "process")
 
@@ -26,13 +25,13 @@ async def test_five_inputs_run_in_parallel_before_the_review(make_engine: Any) -
         await asyncio.wait_for(all_started.wait(), timeout=5)
 
     review = {"narrative": {"reactivate_nexus": {"mode": "NEXUS-Sprint", "reason": "pivot", "scope": "x"}}}
-    fake = ScriptedExecutor({"strategic_review": [review]}, hooks=dict.fromkeys(INPUTS, barrier))
+    fake = FakeStepExecutor({"strategic_review": [review]}, hooks=dict.fromkeys(INPUTS, barrier))
     engine = await make_engine(fake)
     result = await asyncio.wait_for(engine.start("strategic_review", {"period": "2026-Q4"}), timeout=10)
     assert result.status == "succeeded", result.error
     assert set(fake.ran()[:5]) == set(INPUTS) and fake.ran()[5] == "strategic_review"
     assert fake.steps["strategic_review"][0].inputs == list(INPUTS)
     assert result.values["reactivate_nexus"]["mode"] == "NEXUS-Sprint"
-    assert {fake.calls[i][1] for i in range(5)} == {
+    assert {fake.calls[i].agent for i in range(5)} == {
         "trend_researcher", "brand_guardian", "feedback_synthesizer", "tool_evaluator", "workflow_optimizer"
     }

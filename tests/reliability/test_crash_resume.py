@@ -71,6 +71,7 @@ BOUNDARIES = [
 ]
 
 
+@pytest.mark.slow  # runs and SIGKILLs an iteration in a subprocess, then resumes it
 @pytest.mark.parametrize(("kill_at", "stored_before", "redone"), BOUNDARIES)
 async def test_killed_iteration_resumes_to_the_same_result_without_repeating_actions(
     kill_at: str,
@@ -108,6 +109,7 @@ async def test_killed_iteration_resumes_to_the_same_result_without_repeating_act
     assert backlog_ids(workspace) == backlog_ids(demo_template)
 
 
+@pytest.mark.slow  # runs and kills an iteration in a subprocess, then resumes it
 @pytest.mark.parametrize("kill_at", ["action:backlog_append", "written:backlog_append"])
 async def test_killed_after_a_backlog_append_does_not_append_twice(
     workspace: Path, demo_template: Path, kill_at: str

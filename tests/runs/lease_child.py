@@ -8,7 +8,6 @@ waits for a line on stdin, so the parent can try a second resume meanwhile. It p
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,17 +17,14 @@ import yaml
 from nexus_agents.exceptions import RunBusyError
 from nexus_agents.graphs.spec import parse_spec
 from nexus_agents.runs.engine import Engine
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 TESTS = Path(__file__).parents[1]
 LINEAR = TESTS / "graphs" / "specs" / "linear.yaml"
 
 
-def fake_executor(hooks: dict[str, Any]) -> Any:
-    spec = importlib.util.spec_from_file_location("fake_executor", TESTS / "graphs" / "fake_executor.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FakeExecutor(hooks=hooks)
+def fake_executor(hooks: dict[str, Any]) -> FakeStepExecutor:
+    return FakeStepExecutor(hooks=hooks)
 
 
 async def main(db: str, run_id: str) -> int:
@@ -44,7 +40,7 @@ async def main(db: str, run_id: str) -> int:
         except RunBusyError as busy:
             print(f"refused: {busy}", flush=True)
             return 3
-    print(result.status, ",".join(step for step, _ in fake.calls), flush=True)
+    print(result.status, ",".join(fake.ran()), flush=True)
     return 0
 
 

@@ -6,7 +6,6 @@ starts one). Each test works in a schema of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import sys
@@ -25,23 +24,10 @@ from nexus_agents.exceptions import ConfigError
 from nexus_agents.graphs.spec import parse_spec
 from nexus_agents.runs.engine import Engine
 from nexus_agents.runs.store import RunStore
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 URL_VAR = "NEXUS_TEST_POSTGRES_URL"
 LINEAR = Path(__file__).parents[1] / "graphs" / "specs" / "linear.yaml"
-
-
-def _fake_executor_class() -> Any:
-    """``FakeExecutor`` from tests/graphs (a plain folder, not an importable package)."""
-    module = sys.modules.get("fake_executor")
-    if module is None:
-        spec = importlib.util.spec_from_file_location(
-            "fake_executor", Path(__file__).parents[1] / "graphs" / "fake_executor.py"
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_executor"] = module
-        spec.loader.exec_module(module)
-    return module.FakeExecutor
 
 
 def _with_schema(url: str, schema: str) -> str:
@@ -49,7 +35,15 @@ def _with_schema(url: str, schema: str) -> str:
 
 
 @pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
+def postgres_extra() -> None:
+    """Skip (rather than fail) where the 'postgres' extra is not installed."""
+    reason = "needs the 'postgres' extra: pip install 'nexus-agents[postgres]'"
+    pytest.importorskip("psycopg", reason=reason)
+    pytest.importorskip("langgraph.checkpoint.postgres.aio", reason=reason)
+
+
+@pytest.fixture
+async def pg_url(postgres_extra: None) -> AsyncIterator[str]:
     """A URL whose connections all land in a fresh, empty schema."""
     base = os.environ.get(URL_VAR)
     if not base:
@@ -86,7 +80,7 @@ async def test_database_url_moves_runs_and_checkpoints_to_postgres(
 ) -> None:
     config = load_config(tmp_path, env={"NEXUS_DATABASE_URL": pg_url})
     specs = {"linear": parse_spec(yaml.safe_load(LINEAR.read_text()), str(LINEAR))}
-    fake = _fake_executor_class()()
+    fake = FakeStepExecutor()
     async with await Engine.open(specs=specs, executor=fake, workspace=tmp_path, config=config) as engine:
         assert engine.store.path is None
         done = await engine.start("linear", {"period": "2025-W02"}, period="2025-W02")
@@ -95,7 +89,7 @@ async def test_database_url_moves_runs_and_checkpoints_to_postgres(
     assert not (tmp_path / ".nexus" / "nexus.sqlite").exists()
 
     # a second engine (new connections) sees the run, its checkpoint and its records
-    again_fake = _fake_executor_class()()
+    again_fake = FakeStepExecutor()
     async with await Engine.open(specs=specs, executor=again_fake, workspace=tmp_path, config=config) as engine:
         rerun = await engine.start("linear", {"period": "2025-W02"}, thread_id=done.run_id)
         assert rerun.status == "succeeded" and rerun.artifacts == done.artifacts
@@ -124,7 +118,7 @@ async def test_two_engines_resuming_one_run_execute_it_once(pg_url: str, tmp_pat
     def boom(*_: Any) -> None:
         raise RuntimeError("model unreachable")
 
-    fake_class = _fake_executor_class()
+    fake_class = FakeStepExecutor
     async with await Engine.open(specs=specs, executor=fake_class(hooks={"analyze": boom}),
                                  workspace=tmp_path, config=config) as engine:
         failed = await engine.start("linear", {"period": "2025-W02"}, period="2025-W02")
@@ -169,7 +163,9 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_unreachable_server_is_a_config_error_without_the_password() -> None:
+async def test_unreachable_server_is_a_config_error_without_the_password(
+    postgres_extra: None,
+) -> None:
     url = f"postgresql://nexus:pw-s3cr%40t@127.0.0.1:{_closed_port()}/runs"
     with pytest.raises(ConfigError, match=r"cannot connect to PostgreSQL at 127\.0\.0\.1:\d+/runs") as err:
         await RunStore.open(url)
@@ -178,7 +174,7 @@ async def test_unreachable_server_is_a_config_error_without_the_password() -> No
     assert err.value.__cause__ is None and err.value.__suppress_context__
 
 
-async def test_bad_conninfo_is_not_echoed(tmp_path: Path) -> None:
+async def test_bad_conninfo_is_not_echoed(postgres_extra: None, tmp_path: Path) -> None:
     url = f"postgresql://nexus:pw-s3cret@127.0.0.1:{_closed_port()}/runs?no_such_option=pw-s3cret"
     with pytest.raises(ConfigError) as err:
         await RunStore.open(url)

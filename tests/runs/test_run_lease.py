@@ -7,7 +7,6 @@ steps, the other gets ``RunBusyError`` naming the holder, and every step finishe
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import socket
 import subprocess
@@ -24,6 +23,7 @@ from nexus_agents.exceptions import RunBusyError
 from nexus_agents.graphs.errors import ApprovalError
 from nexus_agents.graphs.spec import AgentStep, GraphSpec, parse_spec
 from nexus_agents.runs.engine import Engine
+from nexus_agents.testing.fake_executor import FakeStepExecutor
 
 TESTS = Path(__file__).parents[1]
 LINEAR = TESTS / "graphs" / "specs" / "linear.yaml"
@@ -31,15 +31,8 @@ CHILD = Path(__file__).with_name("lease_child.py")
 TIMEOUT_S = 30.0
 
 
-def _fake(**kwargs: Any) -> Any:
-    module = sys.modules.get("fake_executor")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("fake_executor", TESTS / "graphs" / "fake_executor.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["fake_executor"] = module
-        spec.loader.exec_module(module)
-    return module.FakeExecutor(**kwargs)
+def _fake(**kwargs: Any) -> FakeStepExecutor:
+    return FakeStepExecutor(**kwargs)
 
 
 def _specs() -> dict[str, GraphSpec]:
@@ -94,7 +87,7 @@ async def test_two_concurrent_resumes_execute_the_run_once(db: Path, failed_run:
         message = str(busy[0])
         assert failed_run in message and f"pid {os.getpid()}" in message
         assert socket.gethostname() in message and "since" in message
-        assert fake.calls == [("analyze", None), ("plan", None)]  # each remaining step once
+        assert [(c.step, c.attempt) for c in fake.calls] == [("analyze", None), ("plan", None)]  # each remaining step once
         assert await _finished_steps(engine, failed_run) == ["measure", "analyze", "plan"]
         assert await engine.store.get_lease(failed_run) is None  # released
 
@@ -110,6 +103,7 @@ def _child(db: Path, run_id: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # starts two child interpreters that race for the lease
 def test_two_processes_resuming_one_run_execute_it_once(db: Path, failed_run: str) -> None:
     first = _child(db, failed_run)
     try:

@@ -71,6 +71,7 @@ def test_a_month_of_november_runs_each_cadence_the_right_number_of_times(
     ]
 
 
+@pytest.mark.slow  # a month of planner ticks every 7 minutes (~6,400 ticks)
 def test_tick_size_does_not_change_what_runs(jobs: list[CadenceJob]) -> None:
     args = (
         _periodic(jobs),

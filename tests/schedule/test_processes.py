@@ -32,6 +32,7 @@ def _lines(log: Path, word: str) -> list[str]:
     return [ln for ln in log.read_text().splitlines() if f" {word} " in ln] if log.exists() else []
 
 
+@pytest.mark.slow  # starts two worker processes
 def test_two_processes_running_the_same_period_execute_it_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
     log = tmp_path / "runs.log"
@@ -49,6 +50,7 @@ def test_two_processes_running_the_same_period_execute_it_once(tmp_path: Path) -
     assert outs[0]["run_id"] == outs[1]["run_id"] == "run-weekly-sprint-plan:2026-W48"
 
 
+@pytest.mark.slow  # starts, kills and restarts worker processes
 def test_worker_killed_mid_run_finishes_the_period_once_after_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dbos.sqlite'}"
     log = tmp_path / "runs.log"
@@ -88,6 +90,7 @@ def test_postgres_system_database(tmp_path: Path) -> None:
     url = os.environ.get("NEXUS_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("set NEXUS_TEST_POSTGRES_URL to a disposable PostgreSQL database to run this")
+    pytest.importorskip("psycopg", reason="needs the 'postgres' extra: pip install 'nexus-agents[postgres]'")
     import sqlalchemy as sa
 
     try:

@@ -228,6 +228,8 @@ def test_public_names_are_pinned() -> None:
 
     assert sorted(testing.__all__) == [
         "FAULT_NAMES",
+        "FakeCall",
+        "FakeStepExecutor",
         "Fault",
         "FaultKind",
         "FaultSchedule",

@@ -175,6 +175,7 @@ _fields = st.recursive(
 
 
 @settings(max_examples=60, deadline=None)
+@pytest.mark.slow  # hypothesis builds a pydantic model per example
 @given(
     fields=st.dictionaries(_field_names, _fields, min_size=1, max_size=5),
     seed=st.integers(0, 2**32),

@@ -320,6 +320,7 @@ def test_tools_read_the_bound_workspace(ws: Workspace) -> None:
         get_tool("kpi_report").call({"period": "2026-11"})
 
 
+@pytest.mark.slow  # hypothesis writes and reloads a workspace per example
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
