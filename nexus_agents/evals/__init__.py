@@ -21,7 +21,6 @@ from nexus_agents.evals.case import (
     write_case_schema,
 )
 from nexus_agents.evals.cassette import (
-    AGENT_HEADER,
     Cassette,
     Interaction,
     load_cassette,
@@ -40,6 +39,7 @@ from nexus_agents.evals.target import (
     ToolCallRecord,
     Trajectory,
 )
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 __all__ = [
     "AGENT_HEADER",

@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nexus_agents._yaml import safe_load
+from nexus_agents.actions.base import ActionKind
 from nexus_agents.exceptions import SpecError
 
 __all__ = [
@@ -54,7 +55,6 @@ __all__ = [
 END = "end"
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 FUNCTION_PATTERN = r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$"
-ACTION_KINDS = ("deploy", "publish", "status_post", "backlog_append", "notify")
 STEP_KINDS = ("agent", "parallel", "route", "loop", "approval", "subgraph", "call", "action")
 
 StepId = Annotated[str, Field(pattern=ID_PATTERN, max_length=80)]
@@ -173,9 +173,7 @@ class CallStep(_StepBase):
 
 class ActionStep(_StepBase):
     kind: Literal["action"] = "action"
-    action: Literal["deploy", "publish", "status_post", "backlog_append", "notify"] = Field(
-        alias="kind_of_action"
-    )
+    action: ActionKind = Field(alias="kind_of_action")
     source: StepId | None = Field(default=None, alias="from")
     requires_approval: StepId | None = None
     only_if: UntilCondition | None = Field(

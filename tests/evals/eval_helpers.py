@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import yaml
 
-from nexus_agents.evals.cassette import AGENT_HEADER
 from nexus_agents.evals.target import RunEnv, TargetOutput, ToolCallRecord, Trajectory
 from nexus_agents.llm.interface import Usage
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 MODEL = "gpt-4o-mini"
 
