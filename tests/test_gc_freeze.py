@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 SCRIPT = """
 import gc, sys
@@ -26,7 +27,8 @@ def test_start_up_objects_are_frozen_once_with_the_run_modules_loaded() -> None:
     assert int(done.stdout.strip()) > 50_000  # the imported libraries' objects
 
 
-def test_commands_that_only_read_do_not_import_the_run_modules(tmp_path: object) -> None:
+def test_commands_that_only_read_do_not_import_the_run_modules(tmp_path: Path) -> None:
+    (tmp_path / "nexus.toml").write_text("", encoding="utf-8")  # a workspace
     code = (
         "import sys, gc\n"
         "from nexus_agents.cli.runs import _nexus\n"

@@ -18,7 +18,7 @@ PACKAGE_DIR = Path(nexus_agents.__file__).resolve().parent
 # Bottom first. The plain types and helpers of layer 0 import nothing above them.
 LAYERS: list[set[str]] = [
     {"_lazy", "_version", "_yaml", "_filecache", "_gc", "paths", "exceptions", "periods",
-     "config", "artifacts", "demo", "untrusted_text", "kpi_catalog",
+     "config", "artifacts", "demo", "untrusted_text", "logging_setup", "kpi_catalog",
      "_refs"},
     {"data", "actions"},
     {"tools"},

@@ -69,11 +69,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     ) -> None:
         """Compute every success metric of the playbook for a period."""
+        from nexus_agents.cli._common import workspace_dir
         from nexus_agents.data.workspace import Workspace
         from nexus_agents.periods import parse_period
         from nexus_agents.tools.kpis import compute_kpis, last_complete_month
 
-        ws = Workspace(workspace if workspace is not None else Path("."))
+        ws = Workspace(workspace_dir(workspace))
         moment = ws.now() if as_of is None else ws.local(as_of)
         try:
             chosen = parse_period(period) if period else last_complete_month(moment)

@@ -41,6 +41,23 @@ def _load_target(spec: str) -> TargetRunner:
     return factory()  # type: ignore[no-any-return]
 
 
+def _cases_dir(given: Path | None) -> Path:
+    """``--cases-dir``, else ``evals/cases`` here, else the suite next to the package (a
+    source checkout), so ``nexus eval run`` works from any folder."""
+    from nexus_agents.exceptions import ConfigError
+
+    if given is not None:
+        if not given.is_dir():
+            raise ConfigError(f"--cases-dir {given}: no such folder")
+        return given
+    for candidate in (Path("evals/cases"), Path(__file__).resolve().parents[2] / "evals" / "cases"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(
+        "no eval cases found: run from a folder with evals/cases, or pass --cases-dir DIR"
+    )
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Evaluate agents and graphs on recorded or live cases.")
     app.add_typer(group, name="eval")
@@ -67,8 +84,13 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--report", help="Write the JSON report here.")
         ] = None,
         cases_dir: Annotated[
-            Path, typer.Option("--cases-dir", help="Folder of case files.")
-        ] = Path("evals/cases"),
+            Path | None,
+            typer.Option(
+                "--cases-dir",
+                help="Folder of case files (default: ./evals/cases, else the suite shipped "
+                "with this checkout).",
+            ),
+        ] = None,
         concurrency: Annotated[
             int, typer.Option("--concurrency", min=1, help="Cases run at once.")
         ] = 4,
@@ -88,9 +110,12 @@ def register(app: typer.Typer) -> None:
         from nexus_agents.evals.runner import RunOptions, run_evals_sync
 
         mode = "record" if record else "live" if live else "replay"
+        cases_dir = _cases_dir(cases_dir)
         selected = load_cases(cases_dir, ids=case or None, tags=tag or None)
         if not selected:
-            raise NexusError(f"{cases_dir}: no eval case matches the selection")
+            raise typer.BadParameter(
+                f"{cases_dir}: no eval case matches the selection", param_hint="--case / --tag"
+            )
         base = load_report(baseline) if baseline is not None else None
         runner = _load_target(target)
         base_url = api_key = model = None

@@ -20,11 +20,12 @@ _WS = typer.Option(
 
 
 def _engine(workspace: Path | None, *, role: str, worker_id: str | None = None) -> ScheduleEngine:
+    from nexus_agents.cli._common import workspace_dir
     from nexus_agents.config import load_config
     from nexus_agents.schedule.engine import ScheduleEngine
     from nexus_agents.schedule.runner import default_runner
 
-    config = load_config(workspace)
+    config = load_config(workspace_dir(workspace))
     runner = default_runner(config.workspace) if role == "worker" or role == "run" else _no_runner
     return ScheduleEngine.from_config(
         config, runner, role="worker" if role == "worker" else "admin", worker_id=worker_id
@@ -66,11 +67,25 @@ def list_jobs(workspace: Path | None = _WS) -> None:
 def sync(workspace: Path | None = _WS) -> None:
     """Apply cadences.yaml and the workspace overrides to the schedule store (idempotent)."""
     with _engine(workspace, role="admin") as engine:
+        before = engine.schedules()
         applied, removed = engine.sync()
-    typer.echo(
-        f"{len(applied)} schedules applied"
-        + (f"; removed: {', '.join(removed)}" if removed else "")
-    )
+        after = engine.schedules()
+    added = [job for job in applied if job not in before]
+    changed = [
+        job
+        for job in applied
+        if job in before and _schedule_key(before[job]) != _schedule_key(after.get(job, {}))
+    ]
+    unchanged = len(applied) - len(added) - len(changed)
+    if not (added or changed or removed):
+        typer.echo(f"schedules up to date ({unchanged} unchanged)")
+        return
+    parts = [
+        f"{label} {len(jobs)}: {', '.join(jobs)}"
+        for label, jobs in (("added", added), ("changed", changed), ("removed", removed))
+        if jobs
+    ]
+    typer.echo("; ".join(parts) + f"; {unchanged} unchanged")
 
 
 @schedule_app.command("run")
@@ -93,9 +108,17 @@ def run(
     freeze_startup_objects()
     with _engine(workspace, role="run") as engine:
         outcome = engine.run(job, period, rerun_failed=rerun_failed)
-    line = f"{job}: {outcome.status.value} after {outcome.attempts} attempt(s)"
-    if outcome.run_id:
-        line += f", run {outcome.run_id}"
+        label = period or _fire_period(engine, job)
+    if outcome.already_done:
+        line = f"{job}: already done for {label} (run {outcome.run_id or '-'}, {outcome.status.value})"
+        if outcome.status.value == "failed":
+            line += "; run it again with --rerun-failed"
+    elif outcome.status.value == "skipped":
+        line = f"{job}: nothing to do for {label} (its check found everything fine)"
+    else:
+        line = f"{job} {label}: {outcome.status.value} after {outcome.attempts} attempt(s)"
+        if outcome.run_id:
+            line += f", run {outcome.run_id}"
     if outcome.error:
         line += f": {outcome.error}"
     typer.echo(line)
@@ -103,7 +126,19 @@ def run(
         raise typer.Exit(1)
 
 
+def _fire_period(engine: ScheduleEngine, job_id: str) -> str:
+    from nexus_agents.schedule.planner import period_for_fire
+
+    job = engine.calendar.job(job_id)
+    return period_for_fire(job, engine.clock(), engine.calendar.timezone).label
+
+
+def _schedule_key(stored: dict[str, object]) -> tuple[object, ...]:
+    return tuple(stored.get(k) for k in ("schedule", "cron_timezone", "queue_name", "context"))
+
+
 def worker(
+    ctx: typer.Context,
     workspace: Path | None = _WS,
     worker_id: str | None = typer.Option(
         None,
@@ -112,16 +147,37 @@ def worker(
     ),
     no_sync: bool = typer.Option(False, "--no-sync", help="Do not apply cadences.yaml on start."),
     drain: bool = typer.Option(False, "--drain", help="Catch up, run what is queued, then exit."),
+    log_level: str | None = typer.Option(
+        None, "--log-level", metavar="LEVEL", help="Default INFO (env NEXUS_LOG_LEVEL)."
+    ),
+    log_format: str | None = typer.Option(
+        None,
+        "--log-format",
+        metavar="text|json",
+        help="json: one JSON object per line (env NEXUS_LOG_FORMAT).",
+    ),
 ) -> None:
-    """Run the scheduler in the foreground: fire schedules, drain the queue (Ctrl-C stops)."""
+    """Run the scheduler in the foreground: fire schedules, drain the queue (Ctrl-C stops).
+
+    Logs each fire, attempt, retry (with its cause), skip and failure to stderr, with
+    job, period, run id and duration."""
+    import os
+
     from nexus_agents._gc import freeze_startup_objects
+    from nexus_agents.logging_setup import configure_logging
     from nexus_agents.schedule.worker import run_worker
 
+    root = ctx.find_root().params  # nexus --log-level ... worker
+    try:
+        configure_logging(
+            log_level or root.get("log_level") or os.environ.get("NEXUS_LOG_LEVEL") or "INFO",
+            log_format or root.get("log_format"),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     freeze_startup_objects()
     engine = _engine(workspace, role="worker", worker_id=worker_id)
-    run_worker(
-        engine, sync=not no_sync, until_idle=drain, on_event=lambda msg: typer.echo(msg, err=True)
-    )
+    run_worker(engine, sync=not no_sync, until_idle=drain)
 
 
 def register(app: typer.Typer) -> None:

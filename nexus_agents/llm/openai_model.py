@@ -2,8 +2,11 @@
 
 Built on ``openai.AsyncOpenAI`` with a legacy ``httpx.AsyncClient`` (so ``respx`` sees
 the traffic) and ``max_retries=0``: retries belong to ``RetryPolicy``. Servers that
-reject ``response_format`` of type ``json_schema`` get ``json_object`` with the schema
-in the system message instead, remembered per model for the life of this instance.
+reject ``response_format`` of type ``json_schema`` get ``json_object`` instead, remembered
+per model for the life of this instance: the schema goes in the system message and in the
+format's ``schema`` key, which llama-cpp-python (and some hosted APIs) turn into a grammar.
+A rejection is a 400 or 422, or any error status whose message names the format
+(llama-cpp-python answers 500 to a request body it cannot validate).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ _FINISH: dict[str, FinishReason] = {
 _KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}")
 _BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"//[^/@\s]+@")
+_NAMES_FORMAT = re.compile(r"response_format|json_schema", re.IGNORECASE)
 
 
 AGENT_HEADER = "X-Nexus-Agent"
@@ -65,10 +69,11 @@ REDACTED = "[redacted]"
 class _BadRequest(Exception):
     """A 4xx the server will keep answering the same way."""
 
-    def __init__(self, message: str, status: int | None) -> None:
+    def __init__(self, message: str, status: int | None, *, format_rejected: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.format_rejected = format_rejected or status in (400, 422)
 
 
 class OpenAIChatModel:
@@ -184,7 +189,7 @@ class OpenAIChatModel:
             try:
                 completion = await self._send(request, model, mode, attempts)
             except _BadRequest as first:
-                if mode != "json_schema" or first.status != 400:
+                if mode != "json_schema" or not first.format_rejected:
                     raise
                 # Some servers (older proxies, vLLM, llama.cpp builds) reject json_schema.
                 try:
@@ -246,6 +251,11 @@ class OpenAIChatModel:
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 detail = self._redact(_detail(exc))
+                if mode == "json_schema" and _NAMES_FORMAT.search(detail):
+                    # not worth a retry: the fallback to json_object follows at once
+                    raise _BadRequest(
+                        f"HTTP {status}: {detail}", status, format_rejected=True
+                    ) from exc
                 if status in (408, 429) or status >= 500:
                     retry_after = parse_retry_after(exc.response.headers)
                     raise TransientError(
@@ -270,7 +280,7 @@ class OpenAIChatModel:
                 "json_schema": {"name": fmt.name, "schema": fmt.json_schema, "strict": fmt.strict},
             }
         elif fmt is not None and mode == "json_object":
-            kwargs["response_format"] = {"type": "json_object"}
+            kwargs["response_format"] = {"type": "json_object", "schema": fmt.json_schema}
             kwargs["messages"] = _with_schema_instruction(messages, fmt.json_schema)
         if request.tools:
             kwargs["tools"] = [

@@ -9,6 +9,7 @@ server's ``Retry-After`` wins when given, and both are capped by ``backoff_max_s
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 SleepFn = Callable[[float], Awaitable[None]]
 
@@ -55,6 +57,25 @@ class RetryPolicy:
     sleep: SleepFn = asyncio.sleep
     rng: Callable[[], float] = field(default=random.random)
 
+    def _log_retry(self, attempt: int, error: BaseException | None, wait_s: float) -> None:
+        cause = error.message if isinstance(error, TransientError) else str(error)
+        status = error.status if isinstance(error, TransientError) else None
+        logger.info(
+            "model call attempt %d/%d failed (%s); retrying in %.2fs",
+            attempt,
+            self.max_attempts,
+            cause,
+            wait_s,
+            extra={
+                "event": "model_retry",
+                "attempt": attempt,
+                "max_attempts": self.max_attempts,
+                "cause": cause,
+                "http_status": status,
+                "wait_s": round(wait_s, 3),
+            },
+        )
+
     def wait_before(self, attempt: int, error: BaseException | None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if isinstance(error, TransientError) and error.retry_after_s is not None:
@@ -75,16 +96,24 @@ class RetryPolicy:
         except TransientError as exc:
             if self.max_attempts <= 1:
                 raise RetriesExhausted(exc, 1) from exc
-            await self.sleep(self.wait_before(1, exc))
+            first_wait = self.wait_before(1, exc)
+            self._log_retry(1, exc, first_wait)
+            await self.sleep(first_wait)
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             return self.wait_before(state.attempt_number + 1, error)
 
+        def before_sleep(state: RetryCallState) -> None:  # only when another attempt follows
+            error = state.outcome.exception() if state.outcome else None
+            seconds = state.next_action.sleep if state.next_action else 0.0
+            self._log_retry(state.attempt_number + 1, error, seconds)
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts - 1),
             wait=wait,
             retry=retry_if_exception_type(TransientError),
+            before_sleep=before_sleep,
             sleep=self.sleep,
             reraise=True,
         )

@@ -320,7 +320,7 @@ class Engine:
                 raise ValueError(
                     f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}"
                 )
-            if existing.status in ("running", "failed"):
+            if existing.status in ("running", "failed", "interrupted"):
                 return await self._resume(run_id, None, None, None)
             return await self.result(run_id)
         policy: ApprovePolicy = self.auto_approve_policy
@@ -355,6 +355,8 @@ class Engine:
         record = await self.store.get_run(run_id)
         if record is None:
             raise UnknownNameError("run", run_id)
+        if record.status == "cancelled":
+            raise ApprovalError(f"run {run_id!r} was cancelled; start a new run instead")
         if record.status == "succeeded":
             if decision is not None:
                 raise ApprovalError(f"run {run_id!r} has finished; there is nothing to decide")
@@ -501,6 +503,10 @@ class Engine:
         except Exception as exc:
             await self.store.set_status(run_id, "failed", error=str(exc) or type(exc).__name__)
             return await self.result(run_id)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            # Ctrl-C / SIGTERM: the last completed step is checkpointed; resume continues there
+            await asyncio.shield(self.store.set_status(run_id, "interrupted"))
+            raise
         values = dict(out or {})
         interrupts = values.pop("__interrupt__", None) or []
         status: RunStatus = "succeeded"

@@ -52,7 +52,10 @@ __all__ = [
     "schema_statements",
 ]
 
-RunStatus = Literal["running", "waiting_approval", "succeeded", "failed"]
+# "interrupted": stopped by Ctrl-C / SIGTERM, resumable; "cancelled": stopped for good by a person
+RunStatus = Literal[
+    "running", "waiting_approval", "succeeded", "failed", "interrupted", "cancelled"
+]
 BUSY_TIMEOUT_S = 60.0
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -540,7 +543,7 @@ class RunStore:
         pending: dict[str, Any] | None = None,
     ) -> None:
         now = _now()
-        finished = now if status in ("succeeded", "failed") else None
+        finished = now if status in ("succeeded", "failed", "cancelled") else None
         await self.db.execute(
             "UPDATE runs SET status = ?, error = ?, pending = ?, finished_at = ?, updated_at = ?"
             " WHERE run_id = ?",

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
@@ -24,6 +25,7 @@ from nexus_agents.graphs.executor import ModelCall, StepContext, StepResult
 from nexus_agents.llm.call_record import UsageRecord
 from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
 from nexus_agents.llm.pricing import PriceTable
+from nexus_agents.llm.trace import call_trace
 from nexus_agents.periods import Period, parse_period
 from nexus_agents.runtime.agent_runner import run_agent
 from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
@@ -106,6 +108,12 @@ class AgentExecutor:
         except ModelError:
             return  # no period: the first step reports it
         self.lookahead.start(spec.name, steps, state, period, self._as_of(period))
+
+    @cached_property
+    def _secrets(self) -> tuple[str, ...]:
+        """Configured secret values, kept out of stored call traces."""
+        found = [self.config.llm.api_key, self.config.database_url]
+        return tuple(s.get_secret_value() for s in found if s is not None)
 
     async def _budget(self, ctx: StepContext) -> RunBudget:
         """The one budget of the run, shared by its parallel branches; it starts from every
@@ -208,6 +216,15 @@ class AgentExecutor:
                         **call.model_dump(exclude={"agent"}),
                         agent=call.agent or spec.slug,
                     ),
+                    wait=False,
+                )
+                # for `nexus runs trace`: what was sent and what came back
+                await store.add_event(
+                    ctx.run_id,
+                    ctx.step_id,
+                    "model_call",
+                    agent=req.agent,
+                    detail=call_trace(req, resp, err, self._secrets),
                     wait=False,
                 )
 

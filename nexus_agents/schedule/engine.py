@@ -19,6 +19,8 @@ Only one ``ScheduleEngine`` may be launched per process (DBOS is a process singl
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -45,6 +47,8 @@ SCHEDULE_PREFIX = "nexus-"
 FIRE_WORKFLOW = "nexus_cadence_fire"
 RUN_WORKFLOW = "nexus_cadence_run"
 _ERROR_LIMIT = 2000
+# the worker's log: each fire, attempt, retry (with its cause), skip and final outcome
+logger = logging.getLogger(__name__)
 
 Role = Literal["worker", "admin"]
 
@@ -308,13 +312,27 @@ class ScheduleEngine:
             else self._period(job, period)
         )
         key = thread_id(job.id, chosen)
-        if rerun_failed:
-            record = self.record(key)
-            if record is not None and record.status == JobStatus.FAILED.value:
-                DBOS.delete_workflow(key)
+        record = self.record(key)
+        if rerun_failed and record is not None and record.status == JobStatus.FAILED.value:
+            DBOS.delete_workflow(key)
+            record = None
+        if record is not None and record.outcome is not None:
+            logger.info(
+                "%s: skipped, already done for %s (%s)",
+                key,
+                chosen.label,
+                record.outcome.status.value,
+                extra=_fields("skip", job.id, chosen.label, key, run_id=record.outcome.run_id),
+            )
+            return record.outcome.model_copy(update={"already_done": True})
         if job.is_check and self.record(key) is None:
             trigger = asyncio.run(self._check(job, chosen))
             if trigger is None:
+                logger.info(
+                    "%s: check found nothing to do",
+                    key,
+                    extra=_fields("check_ok", job.id, chosen.label, key),
+                )
                 return JobOutcome(status=JobStatus.SKIPPED, attempts=0, finished_at=self.clock())
             job = job.model_copy(update={"trigger": trigger})
         with SetWorkflowID(key):
@@ -418,11 +436,22 @@ class ScheduleEngine:
             scheduled_at = scheduled_at.replace(tzinfo=UTC)
         period = period_for_fire(job, scheduled_at, self.calendar.timezone)
         key = thread_id(job.id, period)
+        logger.info(
+            "%s: fired at %s",
+            key,
+            scheduled_at.isoformat(),
+            extra=_fields("fire", job.id, period.label, key, scheduled_at=scheduled_at.isoformat()),
+        )
         if job.is_check:
             found = await DBOS.run_step_async(
                 {"name": "check"}, self._check_step, job.id, period.label
             )
             if found is None:
+                logger.info(
+                    "%s: check found nothing to do",
+                    key,
+                    extra=_fields("check_ok", job.id, period.label, key),
+                )
                 return None
             job = job.model_copy(update={"trigger": Trigger.model_validate(found)})
         queue = await DBOS.retrieve_queue_async(self.calendar.queue)
@@ -447,22 +476,73 @@ class ScheduleEngine:
     ) -> dict[str, Any]:
         job = CadenceJob.model_validate(job_data)
         last: dict[str, Any] = {}
-        for attempt in range(1, job.retry.max_attempts + 1):
+        attempts = job.retry.max_attempts
+        for attempt in range(1, attempts + 1):
             last = await DBOS.run_step_async(
-                {"name": f"attempt-{attempt}"}, self._attempt, job_data, period_label, key
+                {"name": f"attempt-{attempt}"}, self._attempt, job_data, period_label, key, attempt
             )
             last["attempts"] = attempt
             if last["status"] != JobStatus.FAILED.value:
                 return last
-            if attempt < job.retry.max_attempts:
-                await DBOS.sleep_async(job.retry.delay_after(attempt))
+            if attempt < attempts:
+                delay = job.retry.delay_after(attempt)
+                logger.warning(
+                    "%s: attempt %d/%d failed, retrying in %ss: %s",
+                    key,
+                    attempt,
+                    attempts,
+                    delay,
+                    last.get("error"),
+                    extra=_fields(
+                        "retry",
+                        job.id,
+                        period_label,
+                        key,
+                        attempt=attempt,
+                        max_attempts=attempts,
+                        delay_s=delay,
+                        cause=last.get("error"),
+                        run_id=last.get("run_id"),
+                    ),
+                )
+                await DBOS.sleep_async(delay)
+        logger.error(
+            "%s: failed after %d attempt(s): %s",
+            key,
+            attempts,
+            last.get("error"),
+            extra=_fields(
+                "failed",
+                job.id,
+                period_label,
+                key,
+                attempts=attempts,
+                reason=last.get("error"),
+                run_id=last.get("run_id"),
+            ),
+        )
         return last
 
     async def _attempt(
-        self, job_data: dict[str, Any], period_label: str, key: str
+        self, job_data: dict[str, Any], period_label: str, key: str, attempt: int = 1
     ) -> dict[str, Any]:
         job = CadenceJob.model_validate(job_data)
         period = parse_period(period_label, job.slot_minutes)
+        started = time.perf_counter()
+        logger.info(
+            "%s: attempt %d/%d started",
+            key,
+            attempt,
+            job.retry.max_attempts,
+            extra=_fields(
+                "attempt",
+                job.id,
+                period_label,
+                key,
+                attempt=attempt,
+                max_attempts=job.retry.max_attempts,
+            ),
+        )
         try:
             outcome = await self.runner(job, period, key)
             if not isinstance(outcome, JobOutcome):
@@ -472,6 +552,36 @@ class ScheduleEngine:
             outcome = JobOutcome(status=JobStatus.FAILED, error=text)
         if outcome.finished_at is None:
             outcome = outcome.model_copy(update={"finished_at": self.clock()})
+        seconds = round(time.perf_counter() - started, 3)
+        fields = _fields(
+            "attempt_" + outcome.status.value,
+            job.id,
+            period_label,
+            key,
+            attempt=attempt,
+            run_id=outcome.run_id,
+            duration_s=seconds,
+            error=outcome.error,
+        )
+        if outcome.status is JobStatus.FAILED:
+            logger.warning(
+                "%s: attempt %d failed in %ss: %s",
+                key,
+                attempt,
+                seconds,
+                outcome.error,
+                extra=fields,
+            )
+        else:
+            logger.info(
+                "%s: attempt %d %s in %ss (run %s)",
+                key,
+                attempt,
+                outcome.status.value,
+                seconds,
+                outcome.run_id,
+                extra=fields,
+            )
         return outcome.model_dump(mode="json")
 
     # -- helpers -------------------------------------------------------------------
@@ -508,3 +618,8 @@ class ScheduleEngine:
     def _require_launched(self) -> None:
         if not self._launched:
             raise NexusError("the schedule engine is not launched (call launch() first)")
+
+
+def _fields(event: str, job: str, period: str, key: str, **more: Any) -> dict[str, Any]:
+    """The ``extra`` of a scheduler log line (fields of a JSON log line)."""
+    return {"event": event, "job": job, "period": period, "thread_id": key, **more}

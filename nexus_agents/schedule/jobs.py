@@ -173,3 +173,6 @@ class JobOutcome(BaseModel):
     error: str | None = None
     attempts: int = Field(default=1, ge=0)
     finished_at: datetime | None = None
+    already_done: bool = Field(
+        default=False, description="this period had run before: its recorded outcome, not run again"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -9,6 +10,8 @@ from contextlib import contextmanager
 from types import FrameType
 
 from nexus_agents.schedule.engine import ScheduleEngine
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -43,20 +46,34 @@ def serve(
     catch-up policy. Runs still going at shutdown are recovered by the next worker
     started with the same worker id.
     """
-    say = on_event or (lambda _msg: None)
+    def say(message: str, event: str, **fields: object) -> None:
+        logger.info(message, extra={"event": event, **fields})
+        if on_event is not None:
+            on_event(message)
+
     engine.launch()
     try:
         if sync:
             applied, removed = engine.sync()
-            say(f"synced {len(applied)} schedules" + (f", removed {removed}" if removed else ""))
+            say(
+                f"synced {len(applied)} schedules" + (f", removed {removed}" if removed else ""),
+                "sync",
+                schedules=len(applied),
+                removed=removed,
+            )
         for item in engine.catch_up():
-            say(f"catching up {item.thread_id}")
-        say(f"worker {engine.executor_id} running (queue {engine.calendar.queue})")
+            say(f"catching up {item.thread_id}", "catch_up", thread_id=item.thread_id)
+        say(
+            f"worker {engine.executor_id} running (queue {engine.calendar.queue})",
+            "worker_started",
+            worker_id=engine.executor_id,
+            queue=engine.calendar.queue,
+        )
         while not stop.wait(engine.poll_interval_s):
             if until_idle and not engine.busy():
                 break
     finally:
-        say("worker stopping")
+        say("worker stopping", "worker_stopping", worker_id=engine.executor_id)
         engine.shutdown()
 
 

@@ -20,6 +20,15 @@ def test_demo_replays_recorded_responses_and_runs_the_whole_loop(tmp_path: Path)
     assert "replaying" in first_line
     assert "succeeded" in result.output
     assert "not in the recording" not in result.output
+    # the demo ends with what was decided, and the gate said what it was approving
+    decided = result.output.split("What was decided", 1)[1]
+    assert "KPIs that missed target" in decided or "KPIs: all" in decided
+    assert "item selected: BL-" in decided and "RICE score" in decided
+    assert "QA verdict: PASS" in decided
+    assert "release verdict: READY" in decided
+    assert "deploy decision: deploy" in decided and "approval: approve" in decided
+    assert "--markdown" in decided
+    assert "approving: Deploy Decision" in result.output
 
     async def stored() -> tuple[list[str], list[str]]:
         async with await RunStore.open(default_db_path(workspace)) as store:

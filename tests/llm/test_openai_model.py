@@ -177,19 +177,75 @@ async def test_json_schema_rejected_falls_back_to_json_object_and_remembers(make
     assert first.output.score == 7 and second.output.score == 7
     bodies = [body_of(c) for c in route.calls]
     assert bodies[0]["response_format"]["type"] == "json_schema"
-    assert bodies[1]["response_format"] == {"type": "json_object"}
+    fallback = bodies[1]["response_format"]
+    assert fallback["type"] == "json_object"
+    assert fallback["schema"] == bodies[0]["response_format"]["json_schema"]["schema"]
     system = bodies[1]["messages"][0]
     assert system["role"] == "system"
     assert '"score"' in system["content"] and "JSON schema" in system["content"]
     assert bodies[1]["messages"][1] == {"role": "user", "content": "judge the build"}
     # remembered: the second run goes straight to json_object, no second rejection
     assert route.call_count == 3
-    assert bodies[2]["response_format"] == {"type": "json_object"}
+    assert bodies[2]["response_format"] == fallback
     assert model.json_object_models == {"gpt-4o"}
     assert [(r.attempts, r.response_format) for r in records] == [
         (2, "json_object"),
         (1, "json_object"),
     ]
+
+
+# What llama-cpp-python's server (0.3.x) answers to a json_schema request: its request model
+# only knows "text" and "json_object", and it reports the failed validation as a 500.
+LLAMA_CPP_REJECTION = {
+    "error": {
+        "message": "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+        "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}]",
+        "type": "internal_server_error",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, LLAMA_CPP_REJECTION),
+        (422, {"detail": [{"loc": ["body", "response_format"], "msg": "unsupported"}]}),
+    ],
+)
+async def test_json_schema_rejected_with_another_status_falls_back_without_retrying(
+    make_model, sleeps, status: int, body: dict
+) -> None:
+    records: list[CallRecord] = []
+    model = make_model(on_call=records.append)
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            side_effect=[httpx.Response(status, json=body), ok(completion(GOOD))]
+        )
+        result = await run_structured(model, messages=ASK, output_type=Verdict, agent="qa")
+    assert result.output.score == 7
+    assert route.call_count == 2
+    assert sleeps.waits == []  # no retry of the rejected format
+    fallback = body_of(route.calls[1])["response_format"]
+    assert fallback["type"] == "json_object"
+    assert sorted(fallback["schema"]["required"]) == ["note", "score", "status"]
+    assert model.json_object_models == {"gpt-4o"}
+    assert [(r.status, r.attempts, r.response_format) for r in records] == [
+        ("ok", 2, "json_object")
+    ]
+
+
+async def test_server_error_unrelated_to_the_format_is_retried_as_before(
+    make_model, sleeps
+) -> None:
+    model = make_model()
+    busy = httpx.Response(500, json={"error": {"message": "model is loading"}})
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(side_effect=[busy, ok(completion(GOOD))])
+        result = await run_structured(model, messages=ASK, output_type=Verdict, agent="qa")
+    assert result.output.score == 7
+    assert len(sleeps.waits) == 1
+    assert body_of(route.calls[1])["response_format"]["type"] == "json_schema"
+    assert model.json_object_models == set()
 
 
 async def test_unrelated_bad_request_reports_the_original_error(make_model) -> None:
