@@ -37,14 +37,13 @@ if TYPE_CHECKING:
     from nexus_agents.runs.engine import Engine, RunResult
     from nexus_agents.runs.store import ArtifactRecord, RunRecord
     from nexus_agents.runtime.agent_runner import AgentOutcome
-    from nexus_agents.runtime.executor import AgentExecutor
+    from nexus_agents.runtime.executor import AgentExecutor, ProgressListener
     from nexus_agents.runtime.lookahead import FactsLookahead
     from nexus_agents.schedule.jobs import CadenceJob, JobOutcome
     from nexus_agents.schedule.runner import JobRunner
     from nexus_agents.tools.kpis import KPIReport
 
 T = TypeVar("T")
-ProgressListener = Callable[[dict[str, Any]], Awaitable[None] | None]
 
 # Which period a graph reports on when the caller gives none: (kind, previous?).
 DEFAULT_PERIODS: dict[str, tuple[PeriodKind, bool]] = {

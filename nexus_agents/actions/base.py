@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ACTION_KINDS", "ActionKind", "ActionRequest", "ActionResult", "Integration"]
 
 ActionKind = Literal["deploy", "publish", "status_post", "backlog_append", "notify"]
-ACTION_KINDS: tuple[str, ...] = ("deploy", "publish", "status_post", "backlog_append", "notify")
+ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
 
 
 class ActionRequest(BaseModel):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from nexus_agents._refs import RefError, resolve_ref
 from nexus_agents.exceptions import NexusError
 
 if TYPE_CHECKING:
@@ -18,20 +18,26 @@ DEFAULT_TARGETS = "nexus_agents.evals.targets:default_target"
 
 def _load_target(spec: str) -> TargetRunner:
     """``package.module:factory`` -> the TargetRunner the factory returns."""
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise NexusError(f"--target must look like package.module:function, got {spec!r}")
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        factory = resolve_ref(spec)
+    except RefError as exc:
+        cause = exc.import_error
+        if exc.problem == "form":
             raise NexusError(
-                f"eval target {spec!r} is not available: module {module_name!r} not found"
+                f"--target must look like package.module:function, got {spec!r}"
             ) from None
-        raise
-    factory = getattr(module, attr, None)
-    if factory is None or not callable(factory):
-        raise NexusError(f"eval target {spec!r} is not available: no function {attr!r}")
+        named_module_missing = isinstance(cause, ModuleNotFoundError) and bool(
+            cause.name and exc.module.startswith(cause.name)
+        )
+        if named_module_missing:
+            raise NexusError(
+                f"eval target {spec!r} is not available: module {exc.module!r} not found"
+            ) from None
+        if cause is not None:
+            raise cause from None  # the module exists but fails to import: its own error
+        raise NexusError(
+            f"eval target {spec!r} is not available: no function {exc.attr!r}"
+        ) from None
     return factory()  # type: ignore[no-any-return]
 
 

@@ -99,14 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from typer import Abort
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-    from nexus_agents.exceptions import (
-        ConfigError,
-        DataError,
-        NexusError,
-        SpecError,
-        UnknownNameError,
-    )
-    from nexus_agents.graphs.errors import ApprovalError
+    from nexus_agents.exceptions import ApprovalError, NexusError, UserError
 
     args = list(sys.argv[1:] if argv is None else argv)
     _state["process"] = True
@@ -127,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Abort, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
-    except (ConfigError, DataError, SpecError, UnknownNameError, ApprovalError) as exc:
+    except (UserError, ApprovalError) as exc:  # what the person typed or set up
         if _state["debug"]:
             raise
         _error(str(exc))

@@ -13,14 +13,13 @@ from pathlib import Path
 from nexus_agents.config import CONFIG_FILE
 from nexus_agents.data.schema import TABLES
 from nexus_agents.exceptions import ConfigError
+from nexus_agents.kpi_catalog import CATALOG
 
 
 def config_text(product_name: str, timezone: str, as_of: datetime | None = None) -> str:
     """The ``nexus.toml`` of a new workspace."""
-    from nexus_agents.tools.kpis import KPIS
-
     targets = "\n".join(
-        f"# {d.key} = {d.target:g}  # {d.name} {d.comparator} {d.target:g}" for d in KPIS.values()
+        f"# {d.key} = {d.target:g}  # {d.name} {d.comparator} {d.target:g}" for d in CATALOG
     )
     data = (
         f"[data]\nas_of = {as_of:%Y-%m-%dT%H:%M:%S}  # reports on this data default to this moment\n"

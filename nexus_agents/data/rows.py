@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict
 
@@ -169,45 +169,80 @@ ROW_MODELS: dict[str, type[_Row]] = {
 }
 
 R = TypeVar("R", bound=_Row)
+M = TypeVar("M", bound=BaseModel)
 
 
+@overload
 def read_rows(
     source: Workspace | duckdb.DuckDBPyConnection,
     table: str,
     *,
     where: str | None = None,
     params: list[Any] | None = None,
-) -> list[_Row]:
-    """All rows of ``table`` in file order, optionally filtered by an SQL ``where``."""
+) -> list[_Row]: ...
+
+
+@overload
+def read_rows(
+    source: Workspace | duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    model: type[M],
+    where: str | None = None,
+    params: list[Any] | None = None,
+    validate: bool = True,
+) -> list[M]: ...
+
+
+def read_rows(
+    source: Workspace | duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    model: type[BaseModel] | None = None,
+    where: str | None = None,
+    params: list[Any] | None = None,
+    validate: bool = True,
+) -> list[Any]:
+    """All rows of ``table`` in file order, optionally filtered by an SQL ``where``.
+
+    ``model`` (default: the table's row model) names the columns read, one per field.
+    ``validate=False`` builds the records without checking each row again: the loader
+    has already checked every cell, and DuckDB hands back exactly the declared Python
+    types, so a caller reading many rows into plain records may skip that cost.
+    Rows read from a ``Workspace`` are cached until its data changes (callers get their
+    own list of the shared, frozen rows); rows read from a connection are not.
+    """
     spec = get_table(table)
-    return _read(source, spec.name, ROW_MODELS[spec.name], where, params)
+    return _read(source, spec.name, model or ROW_MODELS[spec.name], where, params, validate)
 
 
 def _read(
     source: Workspace | duckdb.DuckDBPyConnection,
     table: str,
-    model: type[R],
+    model: type[M],
     where: str | None = None,
     params: list[Any] | None = None,
-) -> list[R]:
+    validate: bool = True,
+) -> list[M]:
     from nexus_agents.data.workspace import Workspace
 
-    names = [c.name for c in get_table(table).columns]
+    names = list(model.model_fields)
     sql = f"SELECT {', '.join(q(n) for n in names)} FROM {q(table)}"
     if where:
         sql += f" WHERE {where}"
     if isinstance(source, Workspace):
-        # rows are frozen; each caller gets its own list of the shared ones
         workspace = source
-        key = ("rows", table, model, where, tuple(params or ()))
+        key = ("rows", table, model, where, tuple(params or ()), validate)
         try:
             hash(key)
         except TypeError:  # unhashable parameters: no caching
-            return _query(workspace, table, sql, names, model, params)
+            return _query(workspace, table, sql, names, model, params, validate)
         return list(
-            workspace.memoized(key, lambda: _query(workspace, table, sql, names, model, params))
+            workspace.memoized(
+                key, lambda: _query(workspace, table, sql, names, model, params, validate)
+            )
         )
-    return _query(source, table, sql, names, model, params)
+    return _query(source, table, sql, names, model, params, validate)
 
 
 def _query(
@@ -215,9 +250,10 @@ def _query(
     table: str,
     sql: str,
     names: list[str],
-    model: type[R],
+    model: type[M],
     params: list[Any] | None,
-) -> list[R]:
+    validate: bool,
+) -> list[M]:
     from nexus_agents.data.workspace import Workspace
 
     owned = isinstance(source, Workspace)
@@ -227,7 +263,9 @@ def _query(
     finally:
         if owned:
             conn.close()
-    return [model.model_validate(dict(zip(names, rec, strict=True))) for rec in records]
+    if validate:
+        return [model.model_validate(dict(zip(names, rec, strict=True))) for rec in records]
+    return [model.model_construct(**dict(zip(names, rec, strict=True))) for rec in records]
 
 
 def backlog_rows(source: Workspace | duckdb.DuckDBPyConnection) -> list[BacklogRow]:

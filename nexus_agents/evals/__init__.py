@@ -21,7 +21,6 @@ from nexus_agents.evals.case import (
     write_case_schema,
 )
 from nexus_agents.evals.cassette import (
-    AGENT_HEADER,
     Cassette,
     Interaction,
     load_cassette,
@@ -30,16 +29,17 @@ from nexus_agents.evals.cassette import (
 from nexus_agents.evals.record import Recorder
 from nexus_agents.evals.replay import Replayer
 from nexus_agents.evals.report import EvalReport, diff_reports, exit_code, load_report, save_report
-from nexus_agents.evals.results import CaseResult, CheckResult
+from nexus_agents.evals.results import CaseResult, EvalCheckResult
 from nexus_agents.evals.runner import RunOptions, run_evals, run_evals_sync
 from nexus_agents.evals.target import (
     ActionRecord,
     RunEnv,
     TargetOutput,
     TargetRunner,
-    ToolCallRecord,
     Trajectory,
+    TrajectoryToolCall,
 )
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 __all__ = [
     "AGENT_HEADER",
@@ -48,8 +48,8 @@ __all__ = [
     "Budgets",
     "CaseResult",
     "Cassette",
-    "CheckResult",
     "EvalCase",
+    "EvalCheckResult",
     "EvalReport",
     "Expectations",
     "Interaction",
@@ -60,9 +60,9 @@ __all__ = [
     "RunOptions",
     "TargetOutput",
     "TargetRunner",
-    "ToolCallRecord",
     "Trajectory",
     "TrajectoryExpectation",
+    "TrajectoryToolCall",
     "case_json_schema",
     "diff_reports",
     "exit_code",

@@ -28,7 +28,6 @@ from nexus_agents._yaml import safe_load
 from nexus_agents.exceptions import SpecError
 
 CASSETTE_VERSION = 1
-AGENT_HEADER = "X-Nexus-Agent"
 RESPONSE_HEADERS: frozenset[str] = frozenset({"content-type", "retry-after"})
 
 

@@ -23,7 +23,7 @@ from nexus_agents.evals.case import (
     TrajectoryExpectation,
 )
 from nexus_agents.evals.jsonpath import parse_path
-from nexus_agents.evals.results import CheckResult
+from nexus_agents.evals.results import EvalCheckResult
 from nexus_agents.evals.target import Trajectory
 from nexus_agents.llm.interface import Usage
 
@@ -54,11 +54,11 @@ def _is_number(value: Any) -> bool:
 # -- assertions --------------------------------------------------------------------------
 
 
-def check_assertion(assertion: Assertion, document: Any) -> CheckResult:
+def check_assertion(assertion: Assertion, document: Any) -> EvalCheckResult:
     path = parse_path(assertion.path)
     found = path.find(document)
     ok, reason, actual = _evaluate(assertion, found, path.has_wildcard)
-    return CheckResult(
+    return EvalCheckResult(
         kind="assertion",
         name=assertion.label,
         status="passed" if ok else "failed",
@@ -124,12 +124,12 @@ def _range_problem(value: Any, low: float | None, high: float | None) -> str:
 # -- trajectory --------------------------------------------------------------------------
 
 
-def check_trajectory(expect: TrajectoryExpectation, actual: Trajectory) -> list[CheckResult]:
-    results: list[CheckResult] = []
+def check_trajectory(expect: TrajectoryExpectation, actual: Trajectory) -> list[EvalCheckResult]:
+    results: list[EvalCheckResult] = []
 
     def add(name: str, ok: bool, reason: str, value: Any = None) -> None:
         results.append(
-            CheckResult(
+            EvalCheckResult(
                 kind="trajectory",
                 name=name,
                 status="passed" if ok else "failed",
@@ -221,7 +221,7 @@ def _offences(rule: ForbiddenRule, actual: Trajectory) -> list[str]:
 # -- budgets and rubrics -----------------------------------------------------------------
 
 
-def check_budgets(budgets: Budgets, usage: Usage, wall_seconds: float) -> list[CheckResult]:
+def check_budgets(budgets: Budgets, usage: Usage, wall_seconds: float) -> list[EvalCheckResult]:
     limits: list[tuple[str, float | None, float, str]] = [
         ("tokens", budgets.max_tokens, usage.total_tokens, "{:g} tokens"),
         ("cost", budgets.max_cost_usd, usage.cost_usd, "${:.4f}"),
@@ -234,7 +234,7 @@ def check_budgets(budgets: Budgets, usage: Usage, wall_seconds: float) -> list[C
             continue
         ok = used <= limit
         results.append(
-            CheckResult(
+            EvalCheckResult(
                 kind="budget",
                 name=f"{name} <= {fmt.format(limit)}",
                 status="passed" if ok else "failed",
@@ -249,8 +249,8 @@ def check_budgets(budgets: Budgets, usage: Usage, wall_seconds: float) -> list[C
     return results
 
 
-def skipped_rubric(rubric: Rubric, reason: str) -> CheckResult:
-    return CheckResult(
+def skipped_rubric(rubric: Rubric, reason: str) -> EvalCheckResult:
+    return EvalCheckResult(
         kind="rubric",
         name=rubric.name,
         status="skipped",

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from nexus_agents.evals.case import Rubric
 from nexus_agents.evals.checks import show
 from nexus_agents.evals.jsonpath import parse_path
-from nexus_agents.evals.results import CheckResult
+from nexus_agents.evals.results import EvalCheckResult
 
 _SYSTEM = (
     "You grade the output of an automated operations agent against the criteria you are "
@@ -30,7 +30,7 @@ class _Verdict(BaseModel):
 
 async def judge_rubric(
     rubric: Rubric, document: Any, *, base_url: str, api_key: SecretStr
-) -> CheckResult:
+) -> EvalCheckResult:
     """Ask ``rubric.judge_model`` for a score; pass when it reaches the threshold."""
     import httpx
     import openai
@@ -38,8 +38,8 @@ async def judge_rubric(
     found = parse_path(rubric.path).find(document)
     subject = found if parse_path(rubric.path).has_wildcard else (found or [None])[0]
 
-    def result(status: str, reason: str, actual: Any = None) -> CheckResult:
-        return CheckResult(
+    def result(status: str, reason: str, actual: Any = None) -> EvalCheckResult:
+        return EvalCheckResult(
             kind="rubric",
             name=rubric.name,
             status=status,  # type: ignore[arg-type]

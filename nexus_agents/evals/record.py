@@ -23,7 +23,6 @@ import httpx
 from pydantic import SecretStr
 
 from nexus_agents.evals.cassette import (
-    AGENT_HEADER,
     RESPONSE_HEADERS,
     Cassette,
     Interaction,
@@ -33,6 +32,7 @@ from nexus_agents.evals.cassette import (
     save_cassette,
 )
 from nexus_agents.exceptions import NexusError
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 REDACTED = "[redacted]"
 DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from nexus_agents.evals.cassette import AGENT_HEADER, Cassette, Interaction
+from nexus_agents.evals.cassette import Cassette, Interaction
 from nexus_agents.evals.normalize import canonical_text, normalize_request, short_diff, similarity
 from nexus_agents.llm.interface import Usage
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 if TYPE_CHECKING:
     import respx

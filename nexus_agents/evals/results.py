@@ -14,7 +14,7 @@ CheckStatus = Literal["passed", "failed", "skipped"]
 CaseStatus = Literal["passed", "failed", "error"]
 
 
-class CheckResult(BaseModel):
+class EvalCheckResult(BaseModel):
     """One scored check. ``reason`` says why it failed or was skipped."""
 
     model_config = ConfigDict(extra="forbid")
@@ -43,7 +43,7 @@ class CaseResult(BaseModel):
     target: str
     status: CaseStatus
     score: float = Field(ge=0, le=1)
-    checks: list[CheckResult] = Field(default_factory=list)
+    checks: list[EvalCheckResult] = Field(default_factory=list)
     trajectory: Trajectory = Field(default_factory=Trajectory)
     usage: Usage = Field(default_factory=Usage)
     wall_seconds: float = 0.0
@@ -53,5 +53,5 @@ class CaseResult(BaseModel):
     cassette_written: str | None = None
 
     @property
-    def failed_gates(self) -> list[CheckResult]:
+    def failed_gates(self) -> list[EvalCheckResult]:
         return [c for c in self.checks if c.gate and c.status == "failed"]

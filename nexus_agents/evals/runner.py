@@ -35,7 +35,7 @@ from nexus_agents.evals.checks import (
 )
 from nexus_agents.evals.record import DEFAULT_SECRET_PATTERNS, Recorder, Scrubber
 from nexus_agents.evals.report import EvalReport, RunHeader, diff_reports, git_sha, summarize
-from nexus_agents.evals.results import CaseResult, CheckResult
+from nexus_agents.evals.results import CaseResult, EvalCheckResult
 from nexus_agents.evals.scoring import case_score, case_status
 from nexus_agents.evals.target import RunEnv, RunMode, TargetOutput, TargetRunner, Trajectory
 from nexus_agents.exceptions import ConfigError, NexusError
@@ -72,7 +72,7 @@ class RunOptions:
 class _Outcome:
     output: TargetOutput | None = None
     error: str | None = None
-    checks: list[CheckResult] = field(default_factory=list)
+    checks: list[EvalCheckResult] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     unplayed: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
@@ -207,7 +207,7 @@ async def _run_replay(
         outcome.models = replayer.model_ids
     if outcome.unexpected:
         outcome.checks.append(
-            CheckResult(
+            EvalCheckResult(
                 kind="replay",
                 name="no unexpected requests",
                 status="failed",
@@ -217,7 +217,7 @@ async def _run_replay(
         )
     if outcome.unplayed and not case.allow_unplayed and outcome.error is None:
         outcome.checks.append(
-            CheckResult(
+            EvalCheckResult(
                 kind="replay",
                 name="every recorded interaction played",
                 status="failed",
@@ -303,7 +303,7 @@ def _document(output: TargetOutput, usage: Usage) -> dict[str, Any]:
     }
 
 
-async def _rubrics(case: EvalCase, document: Any, options: RunOptions) -> list[CheckResult]:
+async def _rubrics(case: EvalCase, document: Any, options: RunOptions) -> list[EvalCheckResult]:
     rubrics = case.expectations.rubrics
     if not rubrics:
         return []
@@ -318,7 +318,7 @@ async def _rubrics(case: EvalCase, document: Any, options: RunOptions) -> list[C
     ]
 
 
-def _not_evaluated(case: EvalCase) -> list[CheckResult]:
+def _not_evaluated(case: EvalCase) -> list[EvalCheckResult]:
     expect = case.expectations
     reason = "not evaluated: the run did not finish"
     names = [("assertion", a.label, a.weight, a.gate) for a in expect.assertions]
@@ -328,7 +328,7 @@ def _not_evaluated(case: EvalCase) -> list[CheckResult]:
         names.append(("budget", "budgets", expect.budgets.weight, expect.budgets.gate))
     names += [("rubric", r.name, r.weight, r.gate) for r in expect.rubrics]
     return [
-        CheckResult(kind=k, name=n, status="skipped", weight=w, gate=g, reason=reason)  # type: ignore[arg-type]
+        EvalCheckResult(kind=k, name=n, status="skipped", weight=w, gate=g, reason=reason)  # type: ignore[arg-type]
         for k, n, w, g in names
     ]
 

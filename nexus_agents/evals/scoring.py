@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nexus_agents.evals.results import CaseStatus, CheckResult
+from nexus_agents.evals.results import CaseStatus, EvalCheckResult
 
 
-def case_score(checks: Sequence[CheckResult], error: str | None = None) -> float:
+def case_score(checks: Sequence[EvalCheckResult], error: str | None = None) -> float:
     if error is not None:
         return 0.0
     evaluated = [c for c in checks if c.status != "skipped"]
@@ -26,7 +26,7 @@ def case_score(checks: Sequence[CheckResult], error: str | None = None) -> float
     return sum(c.weight for c in evaluated if c.passed) / total
 
 
-def case_status(checks: Sequence[CheckResult], error: str | None = None) -> CaseStatus:
+def case_status(checks: Sequence[EvalCheckResult], error: str | None = None) -> CaseStatus:
     if any(c.gate and c.status == "failed" for c in checks):
         return "failed"
     if error is not None:

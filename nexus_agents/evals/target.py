@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 RunMode = Literal["replay", "live", "record"]
 
 
-class ToolCallRecord(BaseModel):
+class TrajectoryToolCall(BaseModel):
+    """A tool call in the trajectory of a run: which agent called which tool with what."""
+
     model_config = ConfigDict(extra="forbid")
 
     tool: str
@@ -49,7 +51,7 @@ class Trajectory(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agents: list[str] = Field(default_factory=list, description="agents in the order they ran")
-    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    tool_calls: list[TrajectoryToolCall] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
 
 

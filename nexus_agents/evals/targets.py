@@ -27,8 +27,8 @@ from nexus_agents.evals.target import (
     RunEnv,
     TargetOutput,
     TargetRunner,
-    ToolCallRecord,
     Trajectory,
+    TrajectoryToolCall,
 )
 from nexus_agents.exceptions import NexusError
 from nexus_agents.llm.interface import Usage
@@ -192,7 +192,7 @@ async def _trajectory(
             agents.append(agent_of_step.get(event.step, event.agent))
 
     tool_calls = [
-        ToolCallRecord(
+        TrajectoryToolCall(
             tool=str(e.get("name")),
             agent=e.get("agent"),
             args=e["arguments"] if isinstance(e.get("arguments"), dict) else {},
@@ -241,7 +241,7 @@ async def _run_agent(case: EvalCase, nexus: Nexus, agent: str) -> TargetOutput:
         trajectory=Trajectory(
             agents=[spec.slug],
             tool_calls=[
-                ToolCallRecord(
+                TrajectoryToolCall(
                     tool=tc.name,
                     agent=spec.slug,
                     args=tc.arguments if isinstance(tc.arguments, dict) else {},

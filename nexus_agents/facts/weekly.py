@@ -329,19 +329,13 @@ def _records(
     DuckDB hands back exactly the Python types the record declares, so the records are
     built without validating each row again (the cost of the activity log is per row).
     """
-    from nexus_agents.data.loader import q
+    from nexus_agents.data.rows import read_rows
 
-    names = list(model.model_fields)
-    sql = f"SELECT {', '.join(q(n) for n in names)} FROM {q(table)}"
-    if where:
-        sql += f" WHERE {where}"
-    conn = ctx.workspace.connect([table])
+    conn = ctx.workspace.connect([table])  # a connection: these rows are not cached
     try:
-        found = conn.execute(sql, params or []).fetchall()
+        return read_rows(conn, table, model=model, where=where, params=params, validate=False)
     finally:
         conn.close()
-    build = model.model_construct
-    return [build(**dict(zip(names, rec, strict=True))) for rec in found]
 
 
 def _user_records(ctx: FactsContext, since: datetime | None = None) -> list[Any]:

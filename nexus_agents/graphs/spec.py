@@ -17,7 +17,6 @@ following step of its list. Validation errors are ``SpecError(file, reason, item
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,7 +26,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nexus_agents._refs import RefError, resolve_ref
 from nexus_agents._yaml import safe_load
+from nexus_agents.actions.base import ActionKind
 from nexus_agents.exceptions import SpecError
 
 __all__ = [
@@ -55,7 +56,6 @@ __all__ = [
 END = "end"
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 FUNCTION_PATTERN = r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$"
-ACTION_KINDS = ("deploy", "publish", "status_post", "backlog_append", "notify")
 STEP_KINDS = ("agent", "parallel", "route", "loop", "approval", "subgraph", "call", "action")
 
 StepId = Annotated[str, Field(pattern=ID_PATTERN, max_length=80)]
@@ -174,9 +174,7 @@ class CallStep(_StepBase):
 
 class ActionStep(_StepBase):
     kind: Literal["action"] = "action"
-    action: Literal["deploy", "publish", "status_post", "backlog_append", "notify"] = Field(
-        alias="kind_of_action"
-    )
+    action: ActionKind = Field(alias="kind_of_action")
     source: StepId | None = Field(default=None, alias="from")
     requires_approval: StepId | None = None
     only_if: UntilCondition | None = Field(
@@ -499,17 +497,10 @@ def resolve_function(ref: str) -> Callable[..., Any]:
     """Import ``package.module:function``; raises ValueError with the reason."""
     if not re.match(FUNCTION_PATTERN, ref):
         raise ValueError(f"{ref!r} is not of the form package.module:function")
-    module_name, _, attr = ref.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} ({exc})") from None
-    fn = getattr(module, attr, None)
-    if fn is None:
-        raise ValueError(f"module {module_name!r} has no attribute {attr!r}")
-    if not callable(fn):
-        raise ValueError(f"{ref} is not callable")
-    return fn  # type: ignore[no-any-return]
+        return resolve_ref(ref)
+    except RefError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def resolve_step_function(spec: GraphSpec, step_id: str, ref: str | None) -> Callable[..., Any]:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from nexus_agents.graphs.executor import StepContext
 
 if TYPE_CHECKING:
-    from nexus_agents.artifacts.base import Artifact
     from nexus_agents.data.workspace import Workspace
 
 
@@ -57,14 +56,6 @@ def now_of(state: dict[str, Any]) -> datetime:
         moment = datetime.fromisoformat(str(given))
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)
-
-
-def artifact_json(artifact: Artifact) -> dict[str, Any]:
-    """An artifact as graph state holds it (JSON with ``kind`` and ``title``)."""
-    data = artifact.model_dump(mode="json")
-    data["kind"] = artifact.kind
-    data["title"] = artifact.title
-    return data
 
 
 async def publish(ctx: StepContext, data: dict[str, Any], markdown: str | None = None) -> None:

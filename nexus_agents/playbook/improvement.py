@@ -16,7 +16,8 @@ from nexus_agents.artifacts.base import ArtifactMeta
 from nexus_agents.artifacts.delivery import LoopLedger, LoopLedgerFacts
 from nexus_agents.artifacts.facts import KpiValue
 from nexus_agents.graphs.executor import StepContext
-from nexus_agents.playbook._context import artifact, artifact_json, part, publish
+from nexus_agents.playbook._context import artifact, part, publish
+from nexus_agents.runtime.executor import artifact_json
 
 __all__ = ["previous_ledger", "record_ledger", "return_item", "select_top_item"]
 

@@ -18,7 +18,8 @@ from nexus_agents.artifacts.delivery import (
 from nexus_agents.artifacts.facts import CheckResult
 from nexus_agents.facts.preconditions import GATE_FILE, PACKAGE_FILE, evaluate
 from nexus_agents.graphs.executor import StepContext
-from nexus_agents.playbook._context import artifact_json, publish, workspace_path
+from nexus_agents.playbook._context import publish, workspace_path
+from nexus_agents.runtime.executor import artifact_json
 
 __all__ = ["GATE_FILE", "PACKAGE_FILE", "check_preconditions", "evaluate", "report_for"]
 

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -27,7 +27,7 @@ from nexus_agents.actions.base import Integration
 from nexus_agents.exceptions import RunBusyError, UnknownNameError
 from nexus_agents.graphs.approvals import ApprovalDecision, ApprovalRequest, check_decision
 from nexus_agents.graphs.errors import ApprovalError
-from nexus_agents.graphs.executor import RunContext, StepExecutor
+from nexus_agents.graphs.executor import ApprovePolicy, RunContext, StepExecutor
 from nexus_agents.graphs.spec import GraphSpec
 from nexus_agents.graphs.state import initial_state
 from nexus_agents.runs.store import (
@@ -40,7 +40,6 @@ from nexus_agents.runs.store import (
 
 __all__ = ["Engine", "RunResult"]
 
-ApprovePolicy = Literal["pause", "timeout_default"]
 RECURSION_LIMIT = 500
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ it may be sync or async. Only a trigger starts the job's graph.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from nexus_agents._refs import RefError, resolve_ref
 from nexus_agents.exceptions import CheckError
 from nexus_agents.periods import Period
 from nexus_agents.schedule.jobs import CadenceJob, Trigger
@@ -39,15 +39,17 @@ def resolve_check(ref: str, overrides: Mapping[str, CheckFn] | None = None) -> C
     """The function named ``module:function`` (``overrides`` win, for tests and embedders)."""
     if overrides and ref in overrides:
         return overrides[ref]
-    module_name, _, attr = ref.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise CheckError(f"check {ref!r}: module {exc.name!r} not found") from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise CheckError(f"check {ref!r}: {module_name} has no function {attr!r}")
-    return fn  # type: ignore[no-any-return]
+        return resolve_ref(ref)
+    except RefError as exc:
+        cause = exc.import_error
+        if isinstance(cause, ModuleNotFoundError):
+            raise CheckError(f"check {ref!r}: module {cause.name!r} not found") from None
+        if cause is not None:
+            raise cause from None  # the module exists but fails to import: its own error
+        if exc.problem == "form":
+            raise CheckError(f"check {ref!r}: not of the form package.module:function") from None
+        raise CheckError(f"check {ref!r}: {exc.module} has no function {exc.attr!r}") from None
 
 
 async def run_check(fn: CheckFn, context: CheckContext) -> Trigger | None:

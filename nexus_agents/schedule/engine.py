@@ -67,7 +67,7 @@ def database_url(config: NexusConfig) -> str:
     return f"sqlite:///{folder / 'dbos.sqlite'}"
 
 
-class RunRecord(BaseModel):
+class JobRunRecord(BaseModel):
     """One recorded ``JOB:PERIOD`` run."""
 
     model_config = ConfigDict(frozen=True)
@@ -371,7 +371,7 @@ class ScheduleEngine:
 
     # -- records -------------------------------------------------------------------
 
-    def records(self, job_id: str | None = None, *, limit: int | None = None) -> list[RunRecord]:
+    def records(self, job_id: str | None = None, *, limit: int | None = None) -> list[JobRunRecord]:
         """Recorded runs, newest first."""
         self._require_launched()
         rows = DBOS.list_workflows(
@@ -383,7 +383,7 @@ class ScheduleEngine:
         )
         return [self._record(row) for row in rows]
 
-    def record(self, key: str) -> RunRecord | None:
+    def record(self, key: str) -> JobRunRecord | None:
         self._require_launched()
         rows = DBOS.list_workflows(workflow_ids=[key], load_input=False)
         return self._record(rows[0]) if rows else None
@@ -599,14 +599,14 @@ class ScheduleEngine:
             )
         return period
 
-    def _record(self, row: Any) -> RunRecord:
+    def _record(self, row: Any) -> JobRunRecord:
         job_id, label = split_thread_id(row.workflow_id)
         outcome: JobOutcome | None = None
         if row.status == "SUCCESS" and isinstance(row.output, dict):
             outcome = JobOutcome.model_validate(row.output)
         elif row.status == "ERROR":
             outcome = JobOutcome(status=JobStatus.FAILED, error=str(row.error)[:_ERROR_LIMIT])
-        return RunRecord(
+        return JobRunRecord(
             thread_id=row.workflow_id,
             job_id=job_id,
             period=label,

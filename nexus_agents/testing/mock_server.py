@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import inspect
 import json
 import signal
@@ -39,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nexus_agents._refs import RefError, resolve_ref
 from nexus_agents.testing._http import (
     HttpError,
     HttpRequest,
@@ -566,16 +566,16 @@ def _truncate(text: str) -> str:
 
 def load_responder(spec: str) -> Responder:
     """Import ``module:attr`` and call it (a zero-argument factory) for a responder."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"responder {spec!r} is not of the form 'module:factory'")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"responder {spec!r}: cannot import {module_name!r}: {exc}") from exc
-    factory = getattr(module, attr, None)
-    if not callable(factory):
-        raise ValueError(f"responder {spec!r}: {module_name} has no callable {attr!r}")
+        factory = resolve_ref(spec)
+    except RefError as exc:
+        if exc.problem == "form":
+            raise ValueError(f"responder {spec!r} is not of the form 'module:factory'") from None
+        if exc.import_error is not None:
+            raise ValueError(
+                f"responder {spec!r}: cannot import {exc.module!r}: {exc.import_error}"
+            ) from exc.import_error
+        raise ValueError(f"responder {spec!r}: {exc.module} has no callable {exc.attr!r}") from None
     responder = factory()
     if not callable(responder):
         raise ValueError(

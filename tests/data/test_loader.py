@@ -190,3 +190,33 @@ def test_as_of_from_config_and_aware_conversion(make_ws) -> None:  # type: ignor
     assert ws.local(datetime.fromisoformat("2026-11-26T23:30:00+00:00")).date() == date(
         2026, 11, 27
     )
+
+
+def test_rows_as_a_narrower_record_with_or_without_validation(make_ws) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import BaseModel
+
+    class Who(BaseModel):
+        user_id: str
+        channel: str | None = None
+
+    ws = Workspace(
+        make_ws(
+            {
+                "users.csv": (
+                    "user_id,signup_at,activated_at,channel\n"
+                    "u1,2026-11-01T09:00:00,,ads\n"
+                    "u2,2026-11-03T09:00:00,2026-11-04T09:00:00,\n"
+                )
+            }
+        )
+    )
+    for validate in (True, False):
+        rows = read_rows(
+            ws,
+            "users",
+            model=Who,
+            where="signup_at >= ?",
+            params=[datetime(2026, 11, 2)],
+            validate=validate,
+        )
+        assert [(type(r), r.user_id, r.channel) for r in rows] == [(Who, "u2", None)]

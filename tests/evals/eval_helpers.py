@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import yaml
 
-from nexus_agents.evals.cassette import AGENT_HEADER
-from nexus_agents.evals.target import RunEnv, TargetOutput, ToolCallRecord, Trajectory
+from nexus_agents.evals.target import RunEnv, TargetOutput, Trajectory, TrajectoryToolCall
 from nexus_agents.llm.interface import Usage
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 MODEL = "gpt-4o-mini"
 
@@ -109,7 +109,7 @@ async def echo_target(case: Any, env: RunEnv) -> TargetOutput:
         state={"now": env.now.isoformat(), "mode": env.mode},
         trajectory=Trajectory(
             agents=agents,
-            tool_calls=[ToolCallRecord(**c) for c in case.config.get("tool_calls", [])],
+            tool_calls=[TrajectoryToolCall(**c) for c in case.config.get("tool_calls", [])],
             actions=case.config.get("actions", []),
         ),
         usage=usage,

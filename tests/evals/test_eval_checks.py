@@ -10,9 +10,9 @@ import pytest
 from nexus_agents.evals.case import Assertion, Budgets, TrajectoryExpectation
 from nexus_agents.evals.checks import check_assertion, check_budgets, check_trajectory
 from nexus_agents.evals.jsonpath import JsonPathError, parse_path
-from nexus_agents.evals.results import CheckResult
+from nexus_agents.evals.results import EvalCheckResult
 from nexus_agents.evals.scoring import case_score, case_status
-from nexus_agents.evals.target import ActionRecord, ToolCallRecord, Trajectory
+from nexus_agents.evals.target import ActionRecord, Trajectory, TrajectoryToolCall
 from nexus_agents.llm.interface import Usage
 
 DOC: dict[str, Any] = {
@@ -26,7 +26,7 @@ DOC: dict[str, Any] = {
 }
 
 
-def run(**fields: Any) -> CheckResult:
+def run(**fields: Any) -> EvalCheckResult:
     return check_assertion(Assertion.model_validate(fields), DOC)
 
 
@@ -142,18 +142,18 @@ def test_path_parser_subset() -> None:
 TRAJ = Trajectory(
     agents=["agents-orchestrator", "infrastructure-maintainer", "devops-automator"],
     tool_calls=[
-        ToolCallRecord(
+        TrajectoryToolCall(
             tool="error_rate",
             agent="infrastructure-maintainer",
             args={"service": "checkout", "window": "5m"},
         ),
-        ToolCallRecord(tool="recent_deploys", agent="devops-automator", args={"limit": 3}),
+        TrajectoryToolCall(tool="recent_deploys", agent="devops-automator", args={"limit": 3}),
     ],
     actions=[ActionRecord(action="rollback", agent="devops-automator", approved=False)],
 )
 
 
-def traj(**fields: Any) -> list[CheckResult]:
+def traj(**fields: Any) -> list[EvalCheckResult]:
     return check_trajectory(TrajectoryExpectation.model_validate(fields), TRAJ)
 
 
@@ -215,8 +215,8 @@ def test_budgets() -> None:
     assert status["wall time <= 2.00 s"][0] is False
 
 
-def check(status: str, weight: float = 1, gate: bool = True) -> CheckResult:
-    return CheckResult(kind="assertion", name="c", status=status, weight=weight, gate=gate)  # type: ignore[arg-type]
+def check(status: str, weight: float = 1, gate: bool = True) -> EvalCheckResult:
+    return EvalCheckResult(kind="assertion", name="c", status=status, weight=weight, gate=gate)  # type: ignore[arg-type]
 
 
 def test_score_is_weighted_and_gates_decide_status() -> None:
@@ -233,5 +233,5 @@ def test_score_is_weighted_and_gates_decide_status() -> None:
 def test_error_is_kept_apart_from_failures() -> None:
     assert case_status([check("skipped")], error="ModelError: boom") == "error"
     assert case_score([check("passed")], error="boom") == 0.0
-    replay_miss = CheckResult(kind="replay", name="r", status="failed", weight=0)
+    replay_miss = EvalCheckResult(kind="replay", name="r", status="failed", weight=0)
     assert case_status([replay_miss], error="boom") == "failed"

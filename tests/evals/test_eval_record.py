@@ -11,10 +11,11 @@ import pytest
 import respx
 from eval_helpers import MODEL, completion
 
-from nexus_agents.evals.cassette import AGENT_HEADER, load_cassette
+from nexus_agents.evals.cassette import load_cassette
 from nexus_agents.evals.record import Recorder
 from nexus_agents.evals.replay import Replayer
 from nexus_agents.exceptions import NexusError
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 LIVE = "https://live.test/v1"
 KEY = "sk-live-TESTKEY-0123456789abcdef"

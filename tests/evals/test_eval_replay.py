@@ -9,8 +9,9 @@ import openai
 import pytest
 from eval_helpers import MODEL, ask, completion, interaction, request_body
 
-from nexus_agents.evals.cassette import AGENT_HEADER, Cassette
+from nexus_agents.evals.cassette import Cassette
 from nexus_agents.evals.replay import Replayer
+from nexus_agents.llm.openai_model import AGENT_HEADER
 
 BASE = "https://replay.test/v1"
 
