@@ -105,9 +105,9 @@ def configure_logging(
     returns the handler.
     """
     logger = logging.getLogger(ROOT)
-    for handler in list(logger.handlers):
-        if handler.get_name() == _HANDLER_NAME:
-            logger.removeHandler(handler)
+    for old in list(logger.handlers):
+        if old.get_name() == _HANDLER_NAME:
+            logger.removeHandler(old)
     handler: logging.Handler = (
         logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     )

@@ -106,6 +106,7 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, An
         old, new = before.get(key), after.get(key)
         if not new:
             continue
+        changed: Any
         if reducer is merge_dict:
             changed = {k: v for k, v in new.items() if (old or {}).get(k) != v}
         elif reducer is add_list:

@@ -129,7 +129,8 @@ class _Node:
             raise StepFailedError(node, exc) from exc
         records = None
         if isinstance(out, _Recorded):
-            out, records = out.update, out.records
+            records = out.records
+            out = out.update
         duration = (time.perf_counter() - started) * 1000
         if store is not None:
             await store.record_step(
