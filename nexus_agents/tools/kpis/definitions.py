@@ -30,18 +30,8 @@ _QUERIES: dict[str, Callable[[KPIContext, KPIDefinition], KPIResult]] = {
 
 def _bind(spec: KpiSpec) -> KPIDefinition:
     compute = _QUERIES[spec.key]
-    return KPIDefinition(
-        spec.key,
-        spec.name,
-        spec.category,
-        spec.owner,
-        spec.unit,
-        spec.target,
-        spec.comparator,
-        spec.tables,
-        compute,
-        (compute.__doc__ or "").strip().splitlines()[0],
-    )
+    doc = (compute.__doc__ or "").strip().splitlines()[0]
+    return KPIDefinition(**vars(spec), compute=compute, doc=doc)
 
 
 KPIS: dict[str, KPIDefinition] = {spec.key: _bind(spec) for spec in CATALOG}

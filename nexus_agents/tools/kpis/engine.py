@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from nexus_agents.artifacts.facts import KpiValue
-from nexus_agents.kpi_catalog import Comparator
+from nexus_agents.kpi_catalog import Comparator, KpiSpec
 from nexus_agents.periods import Period
 
 if TYPE_CHECKING:
@@ -110,15 +110,9 @@ class KPIReport(BaseModel):
 
 
 @dataclass(frozen=True)
-class KPIDefinition:
-    key: str
-    name: str
-    category: str
-    owner: str
-    unit: str
-    target: float
-    comparator: Comparator
-    tables: tuple[str, ...]
+class KPIDefinition(KpiSpec):
+    """A catalogue entry bound to the function that computes it."""
+
     compute: Callable[[KPIContext, KPIDefinition], KPIResult]
     doc: str = ""
 
