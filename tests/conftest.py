@@ -1,15 +1,19 @@
 """Shared test fixtures. No test may reach a real model endpoint.
 
-``make_ws`` / ``write_ws`` build small workspaces from file contents written in a test.
+``make_ws`` / ``write_ws`` build small workspaces from file contents written in a test;
+``demo_workspace`` is a private copy of the demo workspace (seed 7), generated once.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
+
+from nexus_agents.data.demo import generate_demo
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +60,19 @@ def make_ws(tmp_path: Path) -> Callable[..., Path]:
 def write_ws() -> Callable[..., Path]:
     """The plain ``make_workspace(root, files, ...)`` function."""
     return make_workspace
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace (seed 7), generated once per session: never write into it."""
+    path = tmp_path_factory.mktemp("demo-template") / "ws"
+    generate_demo(path, seed=7)
+    return path
+
+
+@pytest.fixture
+def demo_workspace(demo_template: Path, tmp_path: Path) -> Path:
+    """A copy of the demo workspace of this test's own."""
+    target = tmp_path / "ws"
+    shutil.copytree(demo_template, target)
+    return target

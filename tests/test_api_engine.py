@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import pytest
 
 from nexus_agents.api import Nexus
-from nexus_agents.data.demo import generate_demo
 from nexus_agents.runs.engine import Engine
 from nexus_agents.testing import MockLLMServer
 from nexus_agents.testing.playbook_author import AuthorScenario, PlaybookAuthor
@@ -28,18 +26,9 @@ def alert(n: int) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("engine") / "ws"
-    generate_demo(path, seed=7)
-    return path
-
-
 @pytest.fixture
-def ws(demo_ws: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(demo_ws, target)
-    return target
+def ws(demo_workspace: Path) -> Path:
+    return demo_workspace
 
 
 @pytest.fixture

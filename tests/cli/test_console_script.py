@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -62,10 +61,8 @@ def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def fresh_ws(demo_ws: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "ws"
-    shutil.copytree(demo_ws, path)
-    return path
+def fresh_ws(demo_workspace: Path) -> Path:
+    return demo_workspace
 
 
 @pytest.fixture(scope="module")
