@@ -32,6 +32,9 @@ _GENERIC = frozenset(
 _NUMBER = r"(-?\d[\d,]*(?:\.\d+)?)\s*(%|k\b|m\b|bn\b)?"
 _END = r"(?![\w-]|[.,]\d)"
 _FILLER = r"(?:\s*[:=]\s*|\s+(?:is|was|of|at|now|stands at|came in at|reached)\s+|\s+)"
+_AFTER = re.compile(rf"^{_FILLER}{_NUMBER}{_END}", re.IGNORECASE)
+# "<number> <label>", but not "0 of 10 tasks done" (10 is the whole, not the fact)
+_BEFORE = re.compile(rf"(?<![\w.-])(?<!of )(?<!/){_NUMBER}\s+$", re.IGNORECASE)
 _NAMED_LISTS = ("name", "label", "metric")
 _LIST_VALUES = ("value", "count", "amount")
 
@@ -125,6 +128,12 @@ def _agrees(text: str, unit: str | None, truth: float) -> bool:
     return False
 
 
+def _label_pattern(label: str) -> re.Pattern[str]:
+    """A fact label as it may be written in prose (spaces, underscores or dashes between words)."""
+    escaped = re.escape(label).replace(r"\ ", r"[\s_-]+")
+    return re.compile(rf"(?<![\w.:/-]){escaped}(?![\w-])", re.IGNORECASE)
+
+
 def mismatches(facts: BaseModel | dict[str, Any], narrative: Any) -> list[NumberMismatch]:
     """Every "<label> <number>" in the narrative that contradicts the fact of that label.
 
@@ -133,25 +142,22 @@ def mismatches(facts: BaseModel | dict[str, Any], narrative: Any) -> list[Number
     labels = fact_labels(facts)
     if not labels:
         return []
-    after = re.compile(rf"^{_FILLER}{_NUMBER}{_END}", re.IGNORECASE)
-    # "<number> <label>", but not "0 of 10 tasks done" (10 is the whole, not the fact)
-    before = re.compile(rf"(?<![\w.-])(?<!of )(?<!/){_NUMBER}\s+$", re.IGNORECASE)
+    patterns = [(label, _label_pattern(label)) for label in sorted(labels, key=len, reverse=True)]
     found: dict[tuple[str, str], NumberMismatch] = {}
     for text in _strings(narrative):
         taken: list[tuple[int, int]] = []
-        for label in sorted(labels, key=len, reverse=True):
+        for label, pattern in patterns:
             name, values = labels[label]
             known = [v for v in values if v is not None]
-            escaped = re.escape(label).replace(r"\ ", r"[\s_-]+")
-            for occurrence in re.finditer(rf"(?<![\w.:/-]){escaped}(?![\w-])", text, re.I):
+            for occurrence in pattern.finditer(text):
                 at, to = occurrence.span()
                 if any(a <= at and to <= b for a, b in taken):
                     continue
                 taken.append((at, to))
-                stated = after.match(text[to:])
+                stated = _AFTER.match(text[to:])
                 shown = text[at : to + stated.end()] if stated else ""
                 if stated is None and " " in label:
-                    stated = before.search(text[max(0, at - 30) : at])
+                    stated = _BEFORE.search(text[max(0, at - 30) : at])
                     shown = f"{stated.group(0)}{occurrence.group(0)}" if stated else ""
                 if stated is None:
                     continue
