@@ -161,16 +161,17 @@ class StructuredOutputError(ModelError):
         self.schema_errors = [e for e in errors if e not in self.rule_errors]
         parts: list[str] = []
         if self.schema_errors:
-            parts.append("output did not match the schema: " + _shown(self.schema_errors))
+            parts.append("output did not match the schema: " + listed(self.schema_errors))
         if self.rule_errors:
             lead = "and it broke a rule: " if parts else "output broke a rule: "
-            parts.append(lead + _shown([e.removeprefix("rule: ") for e in self.rule_errors]))
+            parts.append(lead + listed([e.removeprefix("rule: ") for e in self.rule_errors]))
         super().__init__(
             "; ".join(parts) or "output was invalid", agent=agent, usage=usage, calls=calls
         )
 
 
-def _shown(errors: list[str], limit: int = 5) -> str:
+def listed(errors: list[str], limit: int = 5) -> str:
+    """The first ``limit`` problems joined by '; ', with how many more there are."""
     more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
     return "; ".join(errors[:limit]) + more
 

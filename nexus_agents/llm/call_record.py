@@ -40,3 +40,9 @@ class UsageRecord(BaseModel):
     latency_ms: float = 0.0
     status: str = "ok"
     at: str = ""
+
+    @classmethod
+    def of_call(cls, call: BaseModel, *, run_id: str, step: str, agent: str | None) -> UsageRecord:
+        """The stored form of one call of a step (a ``ModelCall``); ``agent`` when it names none."""
+        fields = call.model_dump(exclude={"agent"})
+        return cls(run_id=run_id, step=step, **fields, agent=getattr(call, "agent", None) or agent)

@@ -234,7 +234,7 @@ def _agent_update(step: AgentStep, result: StepResult, ctx: RunContext) -> _Reco
         }
     records = _StepRecords(
         usage=[
-            UsageRecord(run_id=ctx.run_id, step=step.id, **call.model_dump(exclude={"agent"}), agent=call.agent or step.agent)
+            UsageRecord.of_call(call, run_id=ctx.run_id, step=step.id, agent=step.agent)
             for call in result.calls
         ],
         artifact=artifact,

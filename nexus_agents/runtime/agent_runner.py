@@ -17,7 +17,7 @@ from nexus_agents.agents.spec import AgentSpec
 from nexus_agents.artifacts.base import Artifact, ArtifactMeta
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import LLMConfig
-from nexus_agents.exceptions import NexusError
+from nexus_agents.exceptions import NexusError, listed
 from nexus_agents.facts.bundle import FactBundle
 from nexus_agents.llm.interface import ChatModel, Usage
 from nexus_agents.llm.structured import ToolCallRecord, run_structured
@@ -87,9 +87,7 @@ async def run_agent(
         safe = artifact_cls.safe_default(facts, narrative, problems)
         if safe is None:
             return None
-        shown = "; ".join(problems[:3]) + (
-            f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        )
+        shown = listed(problems, 3)
         return safe[0], f"{safe[1]} The answer broke a rule after the repair rounds: {shown}"
 
     result = await run_structured(

@@ -266,12 +266,7 @@ class AgentExecutor:
                 # stored as it happens, so a step that fails later (or a killed process)
                 # still leaves its calls, repair rounds included, in the run's usage
                 await store.add_usage(
-                    UsageRecord(
-                        run_id=ctx.run_id,
-                        step=ctx.step_id,
-                        **call.model_dump(exclude={"agent"}),
-                        agent=call.agent or spec.slug,
-                    ),
+                    UsageRecord.of_call(call, run_id=ctx.run_id, step=ctx.step_id, agent=spec.slug),
                     wait=False,
                 )
                 # for `nexus runs trace`: what was sent and what came back
