@@ -117,6 +117,7 @@ async def _run_demo(
 async def _iterate(console: Console, nx: Nexus, decision: str) -> None:
     from rich.markup import escape
 
+    from nexus_agents.cli.history import short_id
     from nexus_agents.cli.runs import approval_subject, print_result
     from nexus_agents.untrusted_text import shown
 
@@ -132,7 +133,7 @@ async def _iterate(console: Console, nx: Nexus, decision: str) -> None:
             console.print(f"  {escape(line)}", highlight=False)
         console.print(
             f"  demo answers for {pending.decider}: [bold]{chosen}[/] "
-            f"(in real use: nexus approve {result.run_id[:8]} --decision ...)"
+            f"(in real use: nexus approve {short_id(result.run_id)} --decision ...)"
         )
         result = await nx.aresume(
             result.run_id, chosen, "decided by nexus demo", decided_by="nexus demo"
@@ -142,7 +143,7 @@ async def _iterate(console: Console, nx: Nexus, decision: str) -> None:
     console.print("\n[bold]What was decided[/]")
     for line in decision_summary(result):
         console.print(f"  {escape(line)}", highlight=False)
-    short = result.run_id[:8]
+    short = short_id(result.run_id)
     console.print(
         f"every artifact as Markdown:  nexus runs show {short} -w {ws} --markdown\n"
         f"timeline and approvals:      nexus runs show {short} -w {ws}\n"

@@ -119,11 +119,13 @@ def approval_subject(result: RunResult) -> list[str]:
     the decision-bearing facts it carries (numbers from code, not model text)."""
     if not result.artifacts:
         return []
+    from nexus_agents.cli.history import short_id
+
     step, artifact = list(result.artifacts.items())[-1]
     title = shown(artifact.get("title") or artifact.get("kind") or step, 200)
     lines = [
         f"approving: {title} (step {step}; read it with: "
-        f"nexus runs show {result.run_id[:8]} --markdown)"
+        f"nexus runs show {short_id(result.run_id)} --markdown)"
     ]
     for label, part in (("proposal", "narrative"), ("facts", "facts")):
         fields = artifact.get(part)
