@@ -222,7 +222,7 @@ def to_markdown(history: RunHistory) -> str:
         ]
     for artifact in history.artifacts:
         out += ["", "---", "", f"<!-- artifact of step {artifact.step} ({artifact.kind}) -->", ""]
-        text = normalise(cut(artifact.markdown or "", MARKDOWN_SHOWN)).strip()
+        text = readable(artifact.markdown).strip()
         out.append(text or f"(artifact {artifact.kind}: no Markdown)")
     return "\n".join(out) + "\n"
 
@@ -230,3 +230,9 @@ def to_markdown(history: RunHistory) -> str:
 def _cell(text: object) -> str:
     """Text safe inside a Markdown table cell (one line, no column breaks)."""
     return shown(text, 500).replace("|", "\\|")
+
+
+def readable(text: object) -> str:
+    """Stored model or data text for the terminal or a run document: at most
+    ``MARKDOWN_SHOWN`` characters, control characters dropped."""
+    return "" if text is None else normalise(cut(str(text), MARKDOWN_SHOWN))

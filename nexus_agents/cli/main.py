@@ -77,8 +77,6 @@ def _main(
             resolve_format(log_format)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    _state["log_level"] = log_level
-    _state["log_format"] = log_format
 
 
 def _register_all() -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from nexus_agents.untrusted_text import cut, normalise, shown
+from nexus_agents.untrusted_text import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,8 +20,6 @@ _WORKSPACE = typer.Option(
     None, "--workspace", "-w", envvar="NEXUS_WORKSPACE", help="Workspace folder (default: current)."
 )
 _ALIASES = {"loop": "improvement_loop", "incident": "incident_response"}
-MARKDOWN_SHOWN = 100_000
-"""Characters of one artifact's Markdown ``runs show --markdown`` renders."""
 
 
 def _nexus(workspace: Path | None, *, runs: bool = False, **kwargs: Any) -> Nexus:
@@ -638,6 +636,7 @@ def _print_traces(nx: Nexus, run_id: str, step: str | None) -> None:
     the raw answer (stored with secrets replaced)."""
     import asyncio
 
+    from nexus_agents.cli.history import readable
     from nexus_agents.exceptions import NexusError
 
     async def calls() -> list[Any]:
@@ -657,21 +656,17 @@ def _print_traces(nx: Nexus, run_id: str, step: str | None) -> None:
         )
         for message in detail.get("messages") or []:
             typer.echo(f"--- {shown(message.get('role'), 20)}")
-            typer.echo(_readable(message.get("content")))
+            typer.echo(readable(message.get("content")))
             for call in message.get("tool_calls") or []:
-                typer.echo(f"[tool call] {_readable(call)}")
+                typer.echo(f"[tool call] {readable(call)}")
         finish = detail.get("finish_reason")
         typer.echo("--- answer" + (f" ({shown(finish, 20)})" if finish else ""))
         if detail.get("answer") is not None:
-            typer.echo(_readable(detail["answer"]))
+            typer.echo(readable(detail["answer"]))
         for call in detail.get("tool_calls") or []:
-            typer.echo(f"[tool call] {_readable(call)}")
+            typer.echo(f"[tool call] {readable(call)}")
         if detail.get("refusal"):
-            typer.echo(f"[refusal] {_readable(detail['refusal'])}")
+            typer.echo(f"[refusal] {readable(detail['refusal'])}")
         if detail.get("error"):
-            typer.echo(f"[error] {_readable(detail['error'])}")
+            typer.echo(f"[error] {readable(detail['error'])}")
 
-
-def _readable(text: object) -> str:
-    """Stored model or data text for the terminal: bounded, control characters dropped."""
-    return "" if text is None else normalise(cut(str(text), MARKDOWN_SHOWN))

@@ -161,7 +161,6 @@ def worker(
 
     Logs each fire, attempt, retry (with its cause), skip and failure to stderr, with
     job, period, run id and duration."""
-    import os
 
     from nexus_agents._gc import freeze_startup_objects
     from nexus_agents.logging_setup import configure_logging
@@ -170,8 +169,9 @@ def worker(
     root = ctx.find_root().params  # nexus --log-level ... worker
     try:
         configure_logging(
-            log_level or root.get("log_level") or os.environ.get("NEXUS_LOG_LEVEL") or "INFO",
+            log_level or root.get("log_level"),
             log_format or root.get("log_format"),
+            default_level="INFO",
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -325,7 +325,7 @@ class ScheduleEngine:
                 extra=_fields("skip", job.id, chosen.label, key, run_id=record.outcome.run_id),
             )
             return record.outcome.model_copy(update={"already_done": True})
-        if job.is_check and self.record(key) is None:
+        if job.is_check and record is None:
             trigger = asyncio.run(self._check(job, chosen))
             if trigger is None:
                 logger.info(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from nexus_agents.tools._math import finite
 
 __all__ = ["ltv_to_cac", "nps_value", "percent", "relative_change_pct"]
 
@@ -22,10 +22,7 @@ def nps_value(promoters: int, detractors: int, responses: int) -> float | None:
 def relative_change_pct(previous: float, current: float) -> float | None:
     """(current - previous) / previous in %; None when previous is zero or the change is
     not a finite number."""
-    if previous == 0:
-        return None
-    change = 100.0 * (current - previous) / previous
-    return change if math.isfinite(change) else None
+    return None if previous == 0 else finite(100.0 * (current - previous) / previous)
 
 
 def ltv_to_cac(
