@@ -14,7 +14,16 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["INPUT_LIMIT", "SHOWN_LIMIT", "cut", "cut_strings", "normalise", "shown"]
+__all__ = [
+    "INPUT_LIMIT",
+    "SAFE_ID",
+    "SHOWN_LIMIT",
+    "cut",
+    "cut_strings",
+    "normalise",
+    "safe_id",
+    "shown",
+]
 
 SHOWN_LIMIT = 2_000
 """Characters of one outside string a terminal line shows."""
@@ -30,6 +39,8 @@ _LOOKALIKES = str.maketrans(
         **dict.fromkeys("\uff1e\ufe65\u203a\u232a\u3009\u27e9\u02c3\u1433\u276f\u29fd", ">"),
     }
 )
+# an identifier from outside input that may be used as one (in keys, thread ids, file rows)
+SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
 _SPACES = re.compile(r"[ \t\n]+")
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -76,3 +87,9 @@ def shown(text: object, limit: int = SHOWN_LIMIT) -> str:
     raw = str(text)
     line = normalise(raw[:limit], single_line=True)
     return f"{line} [cut {len(raw) - limit} chars]" if len(raw) > limit else line
+
+
+def safe_id(value: Any, default: str | None = None) -> str | None:
+    """``value`` as a short identifier when it is one (``SAFE_ID``), else ``default``."""
+    text = str(value).strip() if value is not None else ""
+    return text if SAFE_ID.match(text) else default

@@ -18,7 +18,6 @@ facts, which name the alert by source, id and service only.
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from nexus_agents.facts.daily import run_artifact
 from nexus_agents.tools.alerts import ReceivedAlert, receive_alert
 from nexus_agents.tools.severity import Alert, SeverityFloor, severity_floor
 from nexus_agents.tools.sla import Incident, IncidentSla, IncidentSlaInput, incident_sla
+from nexus_agents.untrusted_text import safe_id
 
 __all__ = [
     "POST_MORTEM_DUE_HOURS",
@@ -54,13 +54,11 @@ __all__ = [
 
 POST_MORTEM_DUE_HOURS = 48
 DEPLOY_LOOKBACK = timedelta(hours=24)
-_SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 def _safe(value: Any, default: str) -> str:
     """A short identifier from outside input, or ``default`` when it is not one."""
-    text = str(value).strip() if value is not None else ""
-    return text if _SAFE.match(text) else default
+    return safe_id(value, default) or default
 
 
 @dataclass

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from nexus_agents.exceptions import DataError
-from nexus_agents.untrusted_text import INPUT_LIMIT
+from nexus_agents.untrusted_text import INPUT_LIMIT, SAFE_ID
 
 __all__ = [
     "MAX_ALERTS",
@@ -54,7 +53,6 @@ SOURCES: tuple[AlertSource, ...] = ("alertmanager", "grafana", "pagerduty", "nex
 MAX_ALERTS = 1000
 """Alerts read from one payload; a payload with more is refused, naming the field."""
 
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _LABEL_SEVERITY = {"critical": "P1", "page": "P1", "p0": "P0", "p1": "P1", "p2": "P2", "p3": "P3"}
 _PD_SEVERITY = {"critical": "P1", "error": "P2", "warning": "P3", "info": "P3"}
 _PD_ACTIONS = {"trigger": "firing", "resolve": "resolved", "acknowledge": "acknowledged"}
@@ -119,7 +117,7 @@ def _strings(value: Any, source: str, field: str) -> dict[str, str]:
 def _key(raw: str, fallback: Any) -> str:
     """A short safe key: the source's own when it is one, else a digest of it (or of
     ``fallback`` when the source gave none)."""
-    if raw and _SAFE_KEY.match(raw):
+    if raw and SAFE_ID.match(raw):
         return raw
     basis = raw or json.dumps(fallback, sort_keys=True, default=str)
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]

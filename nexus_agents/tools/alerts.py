@@ -14,7 +14,6 @@ moment the run looks from, and an alert must carry something to act on.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nexus_agents.artifacts.facts import SEVERITY_ORDER
 from nexus_agents.exceptions import DataError
 from nexus_agents.tools.severity import Alert
+from nexus_agents.untrusted_text import safe_id
 
 __all__ = ["MAX_AGE", "MAX_AHEAD", "ReceivedAlert", "receive_alert"]
 
@@ -33,7 +33,6 @@ MAX_AHEAD = timedelta(hours=1)
 _OWN_KEYS = frozenset({"id", "detected_at", "source", "summary", "details", "severity"})
 # a scheduler trigger (``Trigger``) carries this; it is read through ``details``
 _TRIGGER_KEYS = frozenset({"kind"})
-_SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _EXTRA_TEXT_MAX = 8000
 
 
@@ -62,10 +61,6 @@ class ReceivedAlert(BaseModel):
             data["summary"] = self.summary
         return data
 
-
-def _safe_id(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text if _SAFE.match(text) else None
 
 
 def _flatten(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,11 +185,11 @@ def receive_alert(
         )
     return ReceivedAlert(
         alert=alert,
-        id=_safe_id(data.get("id")),
+        id=safe_id(data.get("id")),
         detected_at=_when(
             data.get("detected_at"), now=[now] if isinstance(now, datetime) else list(now), tz=tz
         ),
-        source=_safe_id(data.get("source")) or "alert",
+        source=safe_id(data.get("source")) or "alert",
         summary=summary,
         unrecognised=_unrecognised(data, known),
     )

@@ -10,19 +10,17 @@ severe level, never a less severe one.
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from nexus_agents.artifacts.facts import SEVERITY_ORDER, Severity, most_severe
 from nexus_agents.artifacts.incidents import DECISION_AUTHORITY, RESPONSE_TEAMS, RESPONSE_TIME
 from nexus_agents.tools.base import tool
 from nexus_agents.tools.sla import ESCALATION, RESPONSE_TARGET_MINUTES
+from nexus_agents.untrusted_text import SAFE_ID
 
 P1_ERROR_RATE = 0.5
 P1_LATENCY_RATIO = 10.0
 LEGAL = "Legal Compliance Checker"
-_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 class Alert(BaseModel):
@@ -132,7 +130,7 @@ def floor_of(alert: Alert) -> SeverityFloor:
 
 
 def _failing_checks(services: list[str]) -> str:
-    named = [s for s in services if _NAME.match(s)][:10]
+    named = [s for s in services if SAFE_ID.match(s)][:10]
     more = len(services) - len(named)
     listed = ", ".join(named) + (f" and {more} more" if named and more else "")
     return f"uptime checks failing for {listed or f'{more} service(s)'}"
