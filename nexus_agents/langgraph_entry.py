@@ -11,21 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = [
-    "GRAPH_NAMES",
-    "build",
-    "cadence_run",
-    "compliance_check",
-    "content_ops",
-    "feature_cycle",
-    "financial_review",
-    "growth_review",
-    "improvement_loop",
-    "incident_response",
-    "preconditions",
-    "strategic_review",
-]
-
 GRAPH_NAMES: tuple[str, ...] = (
     "cadence_run",
     "compliance_check",
@@ -38,6 +23,7 @@ GRAPH_NAMES: tuple[str, ...] = (
     "preconditions",
     "strategic_review",
 )
+__all__ = ["GRAPH_NAMES", "build", *GRAPH_NAMES]
 
 
 def build(name: str, executor: Any = None) -> Any:

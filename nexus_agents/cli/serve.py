@@ -48,8 +48,9 @@ def register(app: typer.Typer) -> None:
                 f"{exc.name} is missing; install the serve extra: pip install 'nexus-agents[serve]'"
             ) from None
         from nexus_agents.api import Nexus
+        from nexus_agents.cli._common import workspace_dir
 
-        nx = Nexus.from_workspace(workspace)
+        nx = Nexus.from_workspace(workspace_dir(workspace))
         config = uvicorn.Config(
             create_app(nx, token=token), host=host, port=port, log_level="info", access_log=False, lifespan="off"
         )

@@ -89,9 +89,9 @@ class RunBudget:
 
     def reserve(self, request: ChatRequest, model: str) -> Reservation:
         """Reserve what ``request`` to ``model`` may spend, or raise ``BudgetExceededError``."""
+        prompt = estimate_prompt_tokens(request)  # reads only the request: no lock needed
         with self._lock:
             self._check_calls(request.agent)
-            prompt = estimate_prompt_tokens(request)
             room = self._token_room(request.agent, prompt)
             price = self.prices.lookup(model)
             if price is not None:

@@ -17,11 +17,13 @@ from nexus_agents.tools.kpis.arithmetic import (
     relative_change_pct,
 )
 from nexus_agents.tools.kpis.engine import KPIGroup
+from nexus_agents.tools.sla import TICKET_FIRST_RESPONSE_HOURS
 
 if TYPE_CHECKING:
     from nexus_agents.tools.kpis.engine import KPIContext, KPIDefinition, KPIResult
 
-SLA_FIRST_RESPONSE_HOURS = 4.0
+# the playbook's first-response target, declared once with the SLA tools
+SLA_FIRST_RESPONSE_HOURS = TICKET_FIRST_RESPONSE_HOURS
 
 
 def _month_of_last_day(period: Period) -> Period:
