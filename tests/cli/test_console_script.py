@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from nexus_agents.data.demo import generate_demo
 from nexus_agents.testing import MockLLMServer
 from nexus_agents.testing.playbook_author import PlaybookAuthor
 
@@ -54,9 +54,10 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_ws(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo the module's read-only commands share (they open its run store)."""
     path = tmp_path_factory.mktemp("console") / "ws"
-    generate_demo(path, seed=7)
+    shutil.copytree(demo_template, path)
     return path
 
 
