@@ -287,19 +287,15 @@ class Timer:
 
 @contextmanager
 def facts_timer(timer: Timer, label: str = "facts") -> Iterator[None]:
-    """Time every facts builder the agent executor calls (patched for the block)."""
+    """Time the facts every agent step of the executor prepares (patched for the block)."""
     import nexus_agents.runtime.executor as executor_module
 
-    original = executor_module.builder_for
-
-    def timed_builder_for(kind: str) -> Any:
-        return timer.wrap_sync(label, original(kind))
-
-    executor_module.builder_for = timed_builder_for  # type: ignore[assignment]
+    original = executor_module.prepare_facts
+    executor_module.prepare_facts = timer.wrap_sync(label, original)  # type: ignore[assignment]
     try:
         yield
     finally:
-        executor_module.builder_for = original  # type: ignore[assignment]
+        executor_module.prepare_facts = original  # type: ignore[assignment]
 
 
 def write_result(name: str, report: dict[str, Any], out: Path | None = None) -> Path:

@@ -71,6 +71,10 @@ def _visible(ch: str, keep: str) -> bool:
 def normalise(text: str, *, single_line: bool = False) -> str:
     """Line breaks as ``\\n``, look-alike brackets as ``<`` / ``>``, invisible and control
     characters removed; ``single_line`` also turns runs of whitespace into one space."""
+    if text.isascii() and not _ASCII_CONTROL.search(text):
+        # nothing to change but whitespace: the line breaks to fold and the look-alikes
+        # are all control or non-ASCII characters (the common case in facts, checked fast)
+        return _SPACES.sub(" ", text).strip() if single_line else text
     text = _NEWLINES.sub("\n", text).translate(_LOOKALIKES)
     if text.isascii():
         text = _ASCII_CONTROL.sub("", text)
