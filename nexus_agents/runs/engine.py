@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from nexus_agents.actions.base import Integration
-from nexus_agents.exceptions import RunBusyError, UnknownNameError
+from nexus_agents.exceptions import InputError, RunBusyError, UnknownNameError
 from nexus_agents.graphs.approvals import ApprovalDecision, ApprovalRequest, check_decision
 from nexus_agents.graphs.errors import ApprovalError
 from nexus_agents.graphs.executor import ApprovePolicy, RunContext, StepExecutor
@@ -323,7 +323,7 @@ class Engine:
         existing = await self.store.get_run(run_id) if thread_id is not None else None
         if existing is not None:
             if existing.graph != graph_name:
-                raise ValueError(
+                raise InputError(
                     f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}"
                 )
             if existing.status in ("running", "failed", "interrupted"):
