@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 import yaml
 from webhook_receiver import Receiver, free_port, running, verify
 
-from nexus_agents.actions.ledger import DeliveryLedger
+from nexus_agents.actions.ledger import DeliveryLedger, action_states
 from nexus_agents.config import load_config
 from nexus_agents.graphs.spec import parse_spec
 from nexus_agents.runs.engine import Engine
@@ -90,6 +91,36 @@ async def test_sigkill_after_delivery_then_resume_sends_the_action_once(
     assert record.result["data"]["delivery"]["status"] == "delivered"
 
 
+@pytest.mark.slow  # kills a run's process and resumes it in a new one
+async def test_sigkill_while_sending_resends_with_the_same_key_on_resume(tmp_path: Path) -> None:
+    """The one gap once-only delivery leaves: killed before the receiver answered, the
+    action is pending and is sent again on resume, with the same key and body."""
+    release = threading.Event()
+    with running(Receiver(hold=release)) as receiver:
+        ws = _workspace(tmp_path / "ws", receiver.url)
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "deploy_run.py"), "start", str(ws)],
+            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        try:
+            assert receiver.got_request.wait(timeout=60), "the run never sent its deploy"
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+            release.set()
+        [state] = action_states(ws)
+        assert (state.key, state.status) == (KEY, "pending")
+
+        resumed = _deploy_run("resume", str(ws))
+        assert resumed.returncode == 0, resumed.stderr
+    first, second = receiver.requests
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"] == KEY
+    assert first.body == second.body and verify(SECRET, first) and verify(SECRET, second)
+    [state] = action_states(ws)
+    assert state.status == "delivered"
+    assert len((ws / "actions.jsonl").read_text().splitlines()) == 1
+
+
 def nexus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(NEXUS), *args], cwd=cwd, env=_env(), capture_output=True, text=True,
@@ -152,3 +183,21 @@ async def test_nexus_actions_list_and_retry_a_failed_delivery(
     for proc in (listed, table, still_down, retried):
         for hidden in ("XXXXSECRETPATH", "querysecret", SECRET):
             assert hidden not in proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not NEXUS.exists(), reason="the nexus console script is not installed")
+def test_doctor_shows_targets_by_host_and_fails_on_a_missing_secret(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path / "ws", "https://deploy.example.com/hooks/XXXXSECRETPATH?token=querysecret")
+    with (ws / "nexus.toml").open("a") as fh:
+        fh.write('\n[integrations.notify]\nurl_env = "ONCALL_SLACK_URL"\nflavour = "slack"\n')
+    env = _env()
+    env.pop("NEXUS_WEBHOOK_SECRET")
+    env["ONCALL_SLACK_URL"] = "https://hooks.slack.com/services/T0/B0/XXXXSECRETPATH"
+    proc = subprocess.run(
+        [str(NEXUS), "doctor", "--offline"], cwd=ws, env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+    assert proc.returncode == 1
+    assert "action deploy: webhook to https://deploy.example.com/…; not set: NEXUS_WEBHOOK_SECRET" in proc.stdout
+    assert "action notify: slack to https://hooks.slack.com/…" in proc.stdout
+    assert "XXXXSECRETPATH" not in proc.stdout + proc.stderr and "querysecret" not in proc.stdout

@@ -4,6 +4,7 @@ lifetime are bounded."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import socket
@@ -31,6 +32,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     port: int = 0
     got_request: threading.Event = field(default_factory=threading.Event)
+    hold: threading.Event | None = None
+    """When given, the first request waits for it (at most 30 s) before it is answered."""
 
     @property
     def url(self) -> str:
@@ -66,13 +69,17 @@ def running(receiver: Receiver, lifetime_s: float = 60) -> Iterator[Receiver]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
+            first = not receiver.got_request.is_set()
             receiver.got_request.set()
+            if first and receiver.hold is not None:
+                receiver.hold.wait(timeout=30)
             status = receiver.answer()
             payload = b'{"ok": true}' if status < 400 else b"nope"
             self.send_response(status)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            with contextlib.suppress(OSError):  # the client is gone (killed while waiting)
+                self.wfile.write(payload)
 
         def log_message(self, *args: Any) -> None:
             pass
