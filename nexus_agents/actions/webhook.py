@@ -310,7 +310,7 @@ class WebhookIntegration:
 
 def _with_delivery(result: ActionResult, delivery: Delivery | None) -> ActionResult:
     """The workspace's result of a delivered action, with where and how it was delivered."""
-    if delivery is None:
-        return result
+    if delivery is None or delivery.status != "delivered":
+        return result  # executed before its kind had a webhook
     detail = f"delivered to {delivery.target}; {result.detail}"
     return result.model_copy(update={"detail": detail, "data": {**result.data, "delivery": delivery.summary()}})
