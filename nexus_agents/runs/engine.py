@@ -219,13 +219,14 @@ class Engine:
         ``config.database_url`` is a ``postgresql://`` URL, else
         ``<workspace>/.nexus/nexus.sqlite``.
 
-        Without an ``integration``, actions go to a ``WorkspaceIntegration``.
+        Without an ``integration``, actions go to the workspace's files and to the
+        webhooks ``config.integrations`` names (``actions.integration_for``).
         """
         location = database_location(config, workspace=workspace, db_path=db_path)
         if integration is None and workspace is not None:
-            from nexus_agents.actions.workspace import WorkspaceIntegration
+            from nexus_agents.actions import integration_for
 
-            integration = WorkspaceIntegration(workspace)
+            integration = integration_for(config, workspace)
         store = await RunStore.open(location)
         try:
             saver, conns = await _open_checkpointer(location)
