@@ -92,6 +92,13 @@ def print_result(console: Console, result: RunResult, *, as_json: bool = False) 
             f"usage: {int(usage.get('calls', 0))} model calls, "
             f"{int(usage.get('total_tokens', 0))} tokens, ${usage.get('cost_usd', 0.0):.4f}"
         )
+    for step, reason in result.failed_actions.items():
+        console.print(
+            f"[red]action {escape(step)} was not delivered:[/] {escape(shown(reason, 300))}\n"
+            f"  see it with: nexus actions list --run {result.run_id}; "
+            f"send it again with: nexus actions retry {result.run_id}",
+            highlight=False,
+        )
     if result.pending is not None:
         p = result.pending
         _print_waiting(

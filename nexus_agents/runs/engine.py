@@ -57,6 +57,9 @@ class RunResult(BaseModel):
     pending: ApprovalRequest | None = None
     usage: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
+    failed_actions: dict[str, str] = Field(default_factory=dict)
+    """Action steps whose integration could not deliver when the run executed (step ->
+    reason); ``nexus actions retry`` sends them again."""
 
 
 CHECKPOINT_CONNECTIONS = 4  # SQLite connections the checkpoints of concurrent runs spread over
@@ -548,4 +551,9 @@ def _result(
         pending=request,
         usage=dict(values.get("usage") or {}),
         error=error,
+        failed_actions={
+            str(e["step"]): str(e.get("reason") or "")
+            for e in values.get("events") or []
+            if e.get("event") == "action_failed"
+        },
     )

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
 from webhook_receiver import Receiver, free_port, running, verify
 
 from nexus_agents.actions import ActionRequest, DeliveryLedger, WebhookIntegration, integration_for
 from nexus_agents.actions.ledger import action_states
+from nexus_agents.cli.runs import print_result
 from nexus_agents.config import IntegrationsConfig, load_config
 from nexus_agents.exceptions import ConfigError
 from nexus_agents.graphs.spec import parse_spec
@@ -255,3 +257,9 @@ async def test_a_failed_action_is_recorded_and_the_run_goes_on(tmp_path: Path) -
     failed = [e for e in events if e.event == "action_failed"]
     assert len(failed) == 1 and "failed" in (failed[0].detail or {})["error"]
     assert resumed.values["go"] == "failed"
+    assert list(result.failed_actions) == ["go"] and "failed" in result.failed_actions["go"]
+    console = Console(record=True, width=200)
+    print_result(console, result)
+    shown_text = console.export_text()
+    assert "action go was not delivered" in shown_text
+    assert f"nexus actions retry {result.run_id}" in shown_text
