@@ -19,7 +19,7 @@ PACKAGE_DIR = Path(nexus_agents.__file__).resolve().parent
 LAYERS: list[set[str]] = [
     {"_lazy", "_version", "_yaml", "_filecache", "_gc", "paths", "exceptions", "periods",
      "config", "artifacts", "demo", "untrusted_text", "logging_setup", "kpi_catalog",
-     "_refs"},
+     "_refs", "tracing"},
     {"data", "actions"},
     {"tools"},
     {"llm"},
