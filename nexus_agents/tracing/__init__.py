@@ -93,6 +93,8 @@ def configure(provider: Any = None, *, content: bool | None = None) -> None:
     what the environment says. ``content``: record prompts and answers (default: the
     ``NEXUS_TRACE_CONTENT`` variable)."""
     global _injected, _content, _decided, _impl
+    if _impl is not None and _impl.owned:
+        _impl.provider.shutdown()  # the one built from the environment: export what it holds
     _injected, _content = provider, content
     _decided, _impl = False, None
 
@@ -260,5 +262,8 @@ def _decide() -> Tracing | None:
             exc,
         )
         return None
-    _impl = Tracing(provider or provider_from_env(env), content=content)
+    if provider is not None:
+        _impl = Tracing(provider, content=content)
+    else:
+        _impl = Tracing(provider_from_env(env), content=content, owned=True)
     return _impl

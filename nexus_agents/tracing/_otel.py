@@ -170,8 +170,9 @@ class _Span:
 class Tracing:
     """Makes the spans of one tracer provider."""
 
-    def __init__(self, provider: Any, *, content: bool) -> None:
+    def __init__(self, provider: Any, *, content: bool, owned: bool = False) -> None:
         self.provider = provider
+        self.owned = owned  # built here from the environment (not the application's)
         self.tracer = provider.get_tracer("nexus_agents", __version__)
         self.content = content
 
