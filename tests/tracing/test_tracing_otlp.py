@@ -3,9 +3,13 @@ variable names a collector: a receiver on 127.0.0.1 decodes what arrives."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,8 @@ from pydantic import BaseModel
 
 import nexus_agents.tracing as tracing
 from nexus_agents.llm import ChatMessage, ScriptedModel, run_structured
+from nexus_agents.testing import MockLLMServer
+from nexus_agents.testing.playbook_author import PlaybookAuthor
 
 
 class Collector(ThreadingHTTPServer):
@@ -115,3 +121,40 @@ async def test_spans_are_exported_over_otlp_http(
     assert chat_attrs["gen_ai.agent.name"] == "evidence_collector"
     assert chat_attrs["gen_ai.response.finish_reasons"] == ["stop"]
     assert isinstance(chat_attrs["gen_ai.usage.input_tokens"], int)
+
+
+NEXUS = Path(sys.executable).parent / "nexus"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(not NEXUS.exists(), reason="the nexus console script is not installed")
+def test_the_cli_exports_a_run_configured_by_the_environment_alone(
+    collector: Collector, demo_workspace: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "NEXUS_"))}
+    with MockLLMServer(responder=PlaybookAuthor(), max_lifetime_s=120) as server:
+        env.update(
+            PYTHONPATH=str(REPO),
+            NEXUS_LLM_BASE_URL=server.base_url,
+            NEXUS_LLM_API_KEY="sk-cli-trace-test",
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+            OTEL_SERVICE_NAME="ops-test",
+        )
+        proc = subprocess.run(
+            [str(NEXUS), "run", "loop", "--period", "2026-W47"],
+            cwd=demo_workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert proc.returncode == 3, proc.stderr  # 3: the run waits for the deploy approval
+    # the process exported what it had before it exited: no waiting here
+    names: list[str] = []
+    for _, _, body in collector.received:
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            assert values(list(resource_spans.resource.attributes))["service.name"] == "ops-test"
+            names += [s.name for scope in resource_spans.scope_spans for s in scope.spans]
+    assert names.count("run improvement_loop") == 1
+    assert "step measure" in names and "chat gpt-4o-mini" in names
