@@ -23,6 +23,7 @@ SERVICE_NAME = "nexus-agents"
 PROVIDER = "openai"  # every model speaks the OpenAI chat-completions API
 MAX_TEXT = 20_000  # characters of one message part on a span
 MAX_ERROR = 2_000
+MAX_VALUE = 200  # characters of a step's state value on its span
 
 # the spans open in this context, for hooks that add to them from deeper down
 _RUN: ContextVar[_Span | None] = ContextVar("nexus_trace_run", default=None)
@@ -131,7 +132,7 @@ class _Span:
         self.span.set_attribute("nexus.outcome", "finished")
         for name, value in values.items():
             if isinstance(value, _Scalar):
-                self.span.set_attribute(f"nexus.step.value.{name}", value)
+                self.span.set_attribute(f"nexus.step.value.{name}", _short(value))
 
     # -- chat -----------------------------------------------------------------------
 
@@ -258,7 +259,7 @@ class Tracing:
             narrative = artifact.get("narrative")
             verdict = narrative.get("verdict") if isinstance(narrative, Mapping) else None
             if isinstance(verdict, _Scalar):
-                step.set("nexus.step.verdict", verdict)
+                step.set("nexus.step.verdict", _short(verdict))
             meta = artifact.get("meta")
             if isinstance(meta, Mapping) and meta.get("defaulted"):
                 step.set("nexus.artifact.defaulted", True)
@@ -337,6 +338,11 @@ class Tracing:
 def _clean(text: str, limit: int = MAX_TEXT) -> str:
     text = facade.redact(text)
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more]"
+
+
+def _short(value: _Scalar) -> _Scalar:
+    """A routing value (verdict, decision, id) as an attribute: text is cleaned and capped."""
+    return _clean(value, MAX_VALUE) if isinstance(value, str) else value
 
 
 def _parts(message: Any) -> list[dict[str, Any]]:
