@@ -2,6 +2,25 @@
 
 The public API is listed in ``__all__``; names are imported lazily so that
 ``import nexus_agents`` stays fast.
+
+Layers, bottom first. A module imports only from its own layer or the ones below it;
+where a lower layer needs a higher piece (the scheduler's job runner, the step executor,
+LangGraph's entry), the top layer builds it and hands it down. ``tests/test_layering.py``
+reads this list and fails on an import that goes up.
+
+- base: _lazy, _version, _yaml, _filecache, _gc, paths, exceptions, periods, config,
+  artifacts, demo, untrusted_text, logging_setup, kpi_catalog, _refs, tracing
+- workspace: data, actions
+- tools: tools
+- model: llm
+- calendar: schedule
+- domain: agents, checks, facts
+- build: graphs
+- steps: runtime
+- execute: runs
+- playbook: playbook
+- wiring: api, langgraph_entry, evals, testing
+- entry: cli, web, __init__
 """
 
 from __future__ import annotations

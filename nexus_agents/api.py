@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nexus_agents.agents.roster import Roster
     from nexus_agents.data.workspace import Workspace
     from nexus_agents.graphs.spec import GraphSpec
-    from nexus_agents.runs.alert_runs import AlertOutcome
+    from nexus_agents.runs.alert_runs import AlertOutcome, InFlight
     from nexus_agents.runs.engine import Engine, RunResult
     from nexus_agents.runs.store import ArtifactRecord, RunRecord
     from nexus_agents.runtime.agent_runner import AgentOutcome
@@ -87,7 +87,7 @@ class Nexus:
         self.listeners = list(listeners or [])
         self.db_path = Path(db_path) if db_path else None
         self._shared: _SharedEngine | None = None
-        self._alerts_in_flight: dict[str, str] = {}  # alert key -> thread id being started
+        self._alerts_in_flight: dict[str, InFlight] = {}  # alert key -> the run being started
 
     @classmethod
     def from_workspace(

@@ -18,9 +18,20 @@ import tomllib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nexus_agents.exceptions import ConfigError
@@ -88,6 +99,84 @@ class RunLimits(BaseModel):
     max_cost_usd: float | None = Field(default=25.0, gt=0)
 
 
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SLACK_KINDS = ("notify", "status_post")
+"""Action kinds a ``flavour = "slack"`` target can format as a Slack message."""
+
+
+class WebhookTarget(BaseModel):
+    """``[integrations.<kind>]``: where actions of one kind are delivered.
+
+    The URL is a secret (a Slack incoming-webhook URL is its own credential): give it in
+    ``url`` or, better, name the environment variable holding it in ``url_env``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: SecretStr | None = None
+    url_env: str | None = Field(default=None, pattern=_ENV_NAME)
+    flavour: Literal["webhook", "slack"] = "webhook"
+    secret_env: str | None = Field(
+        default=None, pattern=_ENV_NAME, description="overrides [integrations] secret_env"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookTarget:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of 'url' and 'url_env'")
+        return self
+
+
+class IntegrationsConfig(BaseModel):
+    """``[integrations]``: deliver actions to webhooks (see ``nexus_agents.actions.webhook``).
+
+    A kind without a table here stays file-only (``actions.jsonl``, ``data/backlog.csv``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret_env: str | None = Field(
+        default=None, pattern=_ENV_NAME, description="environment variable with the HMAC secret"
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=10.0, ge=0)
+    deploy: WebhookTarget | None = None
+    publish: WebhookTarget | None = None
+    status_post: WebhookTarget | None = None
+    backlog_append: WebhookTarget | None = None
+    notify: WebhookTarget | None = None
+
+    @field_validator("deploy", "publish", "status_post", "backlog_append", "notify")
+    @classmethod
+    def _target_fits(cls, value: WebhookTarget | None, info: ValidationInfo) -> WebhookTarget | None:
+        if value is None:
+            return value
+        if value.flavour == "slack" and info.field_name not in SLACK_KINDS:
+            raise ValueError(f"flavour 'slack' formats only {' and '.join(SLACK_KINDS)} actions")
+        if value.flavour == "webhook" and not (value.secret_env or info.data.get("secret_env")):
+            raise ValueError(
+                "a webhook is signed: set secret_env (here or in [integrations]) to the name "
+                "of the environment variable holding the signing secret"
+            )
+        return value
+
+    def target(self, kind: str) -> WebhookTarget | None:
+        """The target of action ``kind``; None when it stays file-only."""
+        found = getattr(self, kind, None)
+        return found if isinstance(found, WebhookTarget) else None
+
+
 class NexusConfig(BaseModel):
     """The whole configuration of one workspace."""
 
@@ -102,6 +191,7 @@ class NexusConfig(BaseModel):
     database_url: SecretStr | None = None
     schedule: dict[str, Any] = Field(default_factory=dict)
     approvals: dict[str, Any] = Field(default_factory=dict)
+    integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
 
     def redacted(self) -> dict[str, Any]:
         """A JSON-safe dump with every secret masked (for ``nexus config`` and logs)."""

@@ -16,6 +16,14 @@ import pytest
 from nexus_agents.data.demo import generate_demo
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The suite runs on two processes (pytest-xdist); the tests of the one shared
+    PostgreSQL database stay on the same process, so they never meet each other."""
+    for item in items:
+        if item.get_closest_marker("postgres") is not None:
+            item.add_marker(pytest.mark.xdist_group("postgres"))
+
+
 @pytest.fixture(autouse=True)
 def _no_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's real keys or endpoints."""

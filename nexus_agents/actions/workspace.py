@@ -205,6 +205,15 @@ class WorkspaceIntegration:
             self._log(request, result)
             return result
 
+    def recorded(self, key: str) -> ActionResult | None:
+        """The result of the action with idempotency key ``key``; None if not executed."""
+        return self._logged(key)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every logged action (the request, its result, ``executed_at``), in order."""
+        self._refresh()
+        return [self._known[key] for key in self._order]
+
     def executed_keys(self) -> list[str]:
         """Idempotency keys of every action in the log, in order."""
         self._refresh()

@@ -58,6 +58,36 @@ def _configuration(report: _Report, config: NexusConfig) -> None:
         "info",
         f"limits per run: {config.limits.model_dump(mode='json', exclude_none=True)}",
     )
+    _integrations(report, config)
+
+
+def _integrations(report: _Report, config: NexusConfig) -> None:
+    """Where each action kind goes (hosts only: webhook URLs are secrets) and whether the
+    variables its delivery needs are set."""
+    import os
+
+    from nexus_agents.actions.base import ACTION_KINDS
+    from nexus_agents.actions.ledger import redact_url
+
+    settings = config.integrations
+    targets = [(kind, settings.target(kind)) for kind in ACTION_KINDS]
+    if not any(target for _, target in targets):
+        report.line("info", "actions: recorded in the workspace only (no [integrations])")
+        return
+    for kind, target in targets:
+        if target is None:
+            continue
+        url = target.url.get_secret_value() if target.url else os.environ.get(target.url_env or "")
+        secret_name = target.secret_env or settings.secret_env
+        missing = [] if url else [f"{target.url_env} (the URL)"]
+        if target.flavour == "webhook" and secret_name and not os.environ.get(secret_name):
+            missing.append(f"{secret_name} (the signing secret)")
+        where = redact_url(url) if url else f"${target.url_env}"
+        text = f"action {kind}: {target.flavour} to {where}"
+        if missing:
+            report.line("fail", f"{text}; not set: {', '.join(missing)}")
+        else:
+            report.line("ok", text)
 
 
 def _endpoint(report: _Report, config: NexusConfig, offline: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,15 +79,7 @@ def print_result(console: Console, result: RunResult, *, as_json: bool = False) 
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
-    colour = {
-        "succeeded": "green",
-        "failed": "red",
-        "waiting_approval": "yellow",
-        "interrupted": "yellow",
-        "cancelled": "red",
-    }.get(
-        result.status, "white"
-    )
+    colour = status_colour(result.status)
     console.print(f"run [bold]{result.run_id}[/] ({result.graph}): [{colour}]{result.status}[/]")
     if result.error:  # may quote data or model text: cut, and never read as markup
         console.print(f"[red]error:[/] {escape(shown(result.error))}", highlight=False)
@@ -101,15 +94,42 @@ def print_result(console: Console, result: RunResult, *, as_json: bool = False) 
         )
     if result.pending is not None:
         p = result.pending
-        console.print(
-            f"[yellow]waiting for {p.decider}[/]: {escape(shown(p.question))}", highlight=False
+        _print_waiting(
+            console, result.run_id, p.decider, p.question, p.options, approval_subject(result)
         )
-        for line in approval_subject(result):
-            console.print(f"  {escape(line)}", highlight=False)
-        console.print(
-            f"  decide with: nexus approve {result.run_id} --decision "
-            f"<{'|'.join(p.options)}> [--note TEXT]"
-        )
+
+
+def status_colour(status: str) -> str:
+    return {
+        "succeeded": "green",
+        "failed": "red",
+        "waiting_approval": "yellow",
+        "interrupted": "yellow",
+        "cancelled": "red",
+    }.get(status, "white")
+
+
+def _print_waiting(
+    console: Console,
+    run_id: str,
+    decider: object,
+    question: object,
+    options: list[str],
+    subject: Sequence[str] = (),
+) -> None:
+    """Who the run waits for and how to decide; the question is model or data text."""
+    from rich.markup import escape
+
+    console.print(
+        f"[yellow]waiting for {escape(shown(decider))}[/]: {escape(shown(question))}",
+        highlight=False,
+    )
+    for line in subject:
+        console.print(f"  {escape(line)}", highlight=False)
+    console.print(
+        f"  decide with: nexus approve {run_id} --decision <{'|'.join(options)}> [--note TEXT]",
+        highlight=False,
+    )
 
 
 def approval_subject(result: RunResult) -> list[str]:
@@ -287,7 +307,7 @@ def print_history(console: Console, history: Any) -> None:
     from nexus_agents.cli.history import clock, run_seconds, seconds_text
 
     r = history.record
-    colour = {"succeeded": "green", "failed": "red"}.get(r.status, "yellow")
+    colour = status_colour(r.status)
     console.print(
         f"run [bold]{r.run_id}[/] ({r.graph}, period {r.period or '-'}"
         f"{', job ' + r.job if r.job else ''}): [{colour}]{r.status}[/]"
@@ -333,10 +353,8 @@ def print_history(console: Console, history: Any) -> None:
         console.print("approvals: none")
     if r.pending:
         p = r.pending
-        console.print(
-            f"[yellow]waiting for {safe(p.get('decider'))}[/]: {safe(p.get('question'))}\n"
-            f"  decide with: nexus approve {r.run_id} --decision "
-            f"<{'|'.join(p.get('options') or [])}> [--note TEXT]"
+        _print_waiting(
+            console, r.run_id, p.get("decider"), p.get("question"), list(p.get("options") or [])
         )
     for artifact in history.artifacts:
         title = artifact.data.get("title") or artifact.kind

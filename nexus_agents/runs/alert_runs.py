@@ -12,6 +12,7 @@ right now keeps executing, but its key is closed, so the next firing opens a new
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from nexus_agents.tools.severity import SeverityFloor, floor_of
 
 __all__ = [
     "AlertOutcome",
+    "InFlight",
     "StartRun",
     "check_alerts",
     "close_incident",
@@ -56,6 +58,15 @@ class AlertOutcome(BaseModel):
     detail: str = ""
 
 
+@dataclass
+class InFlight:
+    """A run this process is starting for an alert key; ``resolved`` is the reason when
+    the alert resolved before the run had a record to close."""
+
+    thread_id: str
+    resolved: str | None = None
+
+
 def _thread_id(base: str, generation: int) -> str:
     return base if generation == 1 else f"{base}:{generation}"
 
@@ -78,9 +89,13 @@ async def open_incident(store: RunStore, base: str) -> tuple[RunRecord | None, s
     raise NexusError(f"alert {base!r} opened {MAX_GENERATIONS} runs; not opening more")
 
 
-async def close_incident(store: RunStore, record: RunRecord, reason: str) -> str:
-    """Close an alert's open run; says what became of it."""
-    await store.add_event(record.run_id, CLOSED_STEP, CLOSED_EVENT, detail={"reason": reason})
+async def close_incident(
+    store: RunStore, record: RunRecord, reason: str, *, mark: bool = True
+) -> str:
+    """Close an alert's open run; says what became of it. ``mark=False``: its ``closed``
+    event is already written, only cancel a run that waits for nobody now."""
+    if mark:
+        await store.add_event(record.run_id, CLOSED_STEP, CLOSED_EVENT, detail={"reason": reason})
     if record.status in ("succeeded", "cancelled"):
         return f"the run had {record.status}; its alert is closed"
     try:
@@ -116,7 +131,7 @@ async def receive_alerts(
     start: StartRun,
     now: Sequence[datetime],
     tz: tzinfo,
-    in_flight: dict[str, str],
+    in_flight: dict[str, InFlight],
 ) -> list[AlertOutcome]:
     """Act on every alert of ``payload``: open, leave or close its incident run.
 
@@ -143,19 +158,20 @@ async def _fire(
     item: SourceAlert,
     outcome: AlertOutcome,
     start: StartRun,
-    in_flight: dict[str, str],
+    in_flight: dict[str, InFlight],
 ) -> AlertOutcome:
     base = item.thread_base
     if base in in_flight:  # being started by a concurrent call of this process
-        outcome.action, outcome.run_id, outcome.run_status = "already_open", in_flight[base], "running"
+        outcome.action, outcome.run_id = "already_open", in_flight[base].thread_id
+        outcome.run_status = "running"
         return outcome
-    in_flight[base] = base
+    starting = in_flight[base] = InFlight(base)
     try:
         record, thread_id = await open_incident(store, base)
         if record is not None:
             outcome.action, outcome.run_id, outcome.run_status = "already_open", record.run_id, record.status
             return outcome
-        in_flight[base] = thread_id
+        starting.thread_id = thread_id
         try:
             result = await start(thread_id, item.alert)
         except RunBusyError:  # another process started it a moment ago
@@ -163,30 +179,38 @@ async def _fire(
             return outcome
         outcome.action, outcome.run_id, outcome.run_status = "started", result.run_id, result.status
         outcome.detail = result.error or ""
-        if result.status in ("waiting_approval", "failed") and await _closed(store, result.run_id):
-            # resolved while it executed: it now waits for nobody
+        # resolved while it started: before its record existed (noted here) or after
+        # (its ``closed`` event is written); a run that waits now waits for nobody
+        early = starting.resolved
+        if early is not None or (
+            result.status in ("waiting_approval", "failed") and await _closed(store, result.run_id)
+        ):
             record = await store.get_run(result.run_id)
             if record is not None:
-                outcome.detail = await close_incident(store, record, "the alert resolved while the run executed")
-                outcome.run_status = "cancelled"
+                reason = early or "the alert resolved while the run executed"
+                outcome.detail = await close_incident(store, record, reason, mark=early is not None)
+                outcome.run_status = (await store.get_run(result.run_id) or record).status
         return outcome
     finally:
         in_flight.pop(base, None)
 
 
 async def _resolve(
-    store: RunStore, item: SourceAlert, outcome: AlertOutcome, in_flight: dict[str, str]
+    store: RunStore, item: SourceAlert, outcome: AlertOutcome, in_flight: dict[str, InFlight]
 ) -> AlertOutcome:
+    reason = f"the alert resolved at its source ({item.source})"
     record, _ = await open_incident(store, item.thread_base)
+    starting = in_flight.get(item.thread_base)
+    if record is None and starting is not None:
+        # its run is being started here and has no record yet: closed once start returns
+        starting.resolved = reason
+        outcome.action, outcome.run_id = "closed", starting.thread_id
+        outcome.detail = "its run is being started; it is closed as soon as it has a record"
+        return outcome
     if record is None:
         outcome.action = "nothing_open"
-        outcome.detail = (
-            "no open incident run for this alert (its run is being started)"
-            if item.thread_base in in_flight
-            else "no open incident run for this alert"
-        )
+        outcome.detail = "no open incident run for this alert"
         return outcome
-    reason = f"the alert resolved at its source ({item.source})"
     outcome.detail = await close_incident(store, record, reason)
     outcome.action, outcome.run_id = "closed", record.run_id
     closed = await store.get_run(record.run_id)

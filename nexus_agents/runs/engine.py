@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 import nexus_agents.tracing as tracing
 from nexus_agents.actions.base import Integration
-from nexus_agents.exceptions import RunBusyError, UnknownNameError
+from nexus_agents.exceptions import InputError, RunBusyError, UnknownNameError
 from nexus_agents.graphs.approvals import ApprovalDecision, ApprovalRequest, check_decision
 from nexus_agents.graphs.errors import ApprovalError
 from nexus_agents.graphs.executor import ApprovePolicy, RunContext, StepExecutor
@@ -221,13 +221,14 @@ class Engine:
         ``config.database_url`` is a ``postgresql://`` URL, else
         ``<workspace>/.nexus/nexus.sqlite``.
 
-        Without an ``integration``, actions go to a ``WorkspaceIntegration``.
+        Without an ``integration``, actions go to the workspace's files and to the
+        webhooks ``config.integrations`` names (``actions.integration_for``).
         """
         location = database_location(config, workspace=workspace, db_path=db_path)
         if integration is None and workspace is not None:
-            from nexus_agents.actions.workspace import WorkspaceIntegration
+            from nexus_agents.actions import integration_for
 
-            integration = WorkspaceIntegration(workspace)
+            integration = integration_for(config, workspace)
         store = await RunStore.open(location)
         try:
             saver, conns = await _open_checkpointer(location)
@@ -325,7 +326,7 @@ class Engine:
         existing = await self.store.get_run(run_id) if thread_id is not None else None
         if existing is not None:
             if existing.graph != graph_name:
-                raise ValueError(
+                raise InputError(
                     f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}"
                 )
             if existing.status in ("running", "failed", "interrupted"):

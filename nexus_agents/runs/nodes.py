@@ -9,7 +9,9 @@ duration, its model calls and artifact, or ``failed`` with the error) and adds a
   the artifact, the usage totals) and store records;
 - call: the spec's function returns a state update;
 - action: dispatched to the run's integration once per run and step (the idempotency key
-  ``<run>:<step>``), after its ``only_if`` and approval gates;
+  ``<run>:<step>``), after its ``only_if`` and approval gates; an action the integration
+  could not deliver sets the step's value to ``failed`` and adds an ``action_failed``
+  event, and the run goes on;
 - approval: pauses the run for a decision, or takes the ``on_timeout`` option in
   unattended runs.
 """
@@ -302,9 +304,14 @@ def _action(step: ActionStep, approving: set[str]) -> NodeBody:
     async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
         key = f"{ctx.run_id}:{step.id}"
         store = ctx.store
-        if store is not None and await store.get_action(key) is not None:
-            event = {"step": step.id, "event": "action_skipped", "reason": "already executed"}
-            return {"values": {step.id: "done"}, "events": [event]}
+        recorded = await store.get_action(key) if store is not None else None
+        if recorded is not None:
+            if (recorded.result or {}).get("ok", True):
+                event = {"step": step.id, "event": "action_skipped", "reason": "already executed"}
+                return {"values": {step.id: "done"}, "events": [event]}
+            reason = "failed earlier; 'nexus actions retry' sends it again"
+            event = {"step": step.id, "event": "action_skipped", "reason": reason}
+            return {"values": {step.id: "failed"}, "events": [event]}
         if step.only_if is not None:
             actual = state.get("values", {}).get(step.only_if.value)
             if not step.only_if.accepts(actual):
@@ -335,7 +342,13 @@ def _action(step: ActionStep, approving: set[str]) -> NodeBody:
                 key, run_id=ctx.run_id, step=step.id, kind=step.action, payload=payload,
                 result=result.model_dump(mode="json"),
             )
-        status = "done" if result.ok else "failed"
-        return {"values": {step.id: status}}
+        if result.ok:
+            return {"values": {step.id: "done"}}
+        # the run goes on; the failure stays visible in the run's events and the action
+        # records (`nexus actions list --status failed`) until a retry delivers it
+        if store is not None:
+            await store.add_event(ctx.run_id, step.id, "action_failed", detail={"error": result.detail})
+        event = {"step": step.id, "event": "action_failed", "reason": result.detail}
+        return {"values": {step.id: "failed"}, "events": [event]}
 
     return run

@@ -838,6 +838,10 @@ class RunStore:
             (key, run_id, step, kind, _dumps(payload), _dumps(result), _now()),
         )
 
+    async def update_action_result(self, key: str, result: dict[str, Any]) -> None:
+        """Replace the result of a recorded action (a failed one delivered by a retry)."""
+        await self.db.execute("UPDATE actions SET result = ? WHERE key = ?", (_dumps(result), key))
+
     async def actions_for(self, run_id: str) -> list[ActionRecord]:
         rows = await self.db.fetchall(
             f"SELECT {self._ACTION_COLUMNS} FROM actions WHERE run_id = ? ORDER BY executed_at, key",

@@ -11,6 +11,7 @@ from payloads import alertmanager, am_alert, pagerduty
 
 from nexus_agents.exceptions import DataError
 from nexus_agents.graphs.errors import ApprovalError
+from nexus_agents.runs.alert_runs import InFlight, open_incident
 from nexus_agents.testing.mock_server import MockLLMServer
 from nexus_agents.testing.playbook_author import PlaybookAuthor
 
@@ -90,7 +91,7 @@ async def test_a_resolve_during_the_start_cancels_the_run_it_started(tmp_path: P
     from nexus_agents.runs.store import RunStore
 
     store = await RunStore.open(tmp_path / "runs.sqlite")
-    in_flight: dict[str, str] = {}
+    in_flight: dict[str, InFlight] = {}
     common = {"now": [datetime.now(UTC)], "tz": UTC, "in_flight": in_flight}
     resolved: list[str] = []
 
@@ -111,5 +112,46 @@ async def test_a_resolve_during_the_start_cancels_the_run_it_started(tmp_path: P
         assert fired.action == "started" and fired.run_status == "cancelled"
         record = await store.get_run(fired.run_id or "")
         assert record is not None and record.status == "cancelled"
+        closed = [e for e in await store.events_for(fired.run_id or "") if e.event == "closed"]
+        assert len(closed) == 1  # the resolve wrote it; cancelling afterwards adds none
+    finally:
+        await store.close()
+
+
+async def test_a_resolve_before_the_run_has_a_record_closes_it_once_started(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from nexus_agents.runs.alert_runs import receive_alerts
+    from nexus_agents.runs.engine import RunResult
+    from nexus_agents.runs.store import RunStore
+
+    store = await RunStore.open(tmp_path / "runs.sqlite")
+    in_flight: dict[str, InFlight] = {}
+    common = {"now": [datetime.now(UTC)], "tz": UTC, "in_flight": in_flight}
+    early: list[str] = []
+
+    async def start(thread_id: str, alert: dict) -> RunResult:
+        # the resolve arrives before the engine has written the run's record
+        [outcome] = await receive_alerts(
+            store, alertmanager(am_alert(status="resolved")), source="alertmanager", start=start, **common
+        )
+        early.append(outcome.action)
+        await store.create_run(thread_id, "incident_response")
+        await store.set_status(thread_id, "waiting_approval", pending={"approval_id": "p1_deploy_approval"})
+        return RunResult(run_id=thread_id, graph="incident_response", status="waiting_approval")
+
+    try:
+        [fired] = await receive_alerts(store, alertmanager(), source="alertmanager", start=start, **common)
+        assert early == ["closed"]
+        assert fired.action == "started" and fired.run_status == "cancelled"
+        record = await store.get_run(fired.run_id or "")
+        assert record is not None and record.status == "cancelled"
+        assert "resolved at its source" in (record.error or "")
+        closed = [e for e in await store.events_for(fired.run_id or "") if e.event == "closed"]
+        assert len(closed) == 1
+        # the key is closed: the next firing opens a new run
+        assert in_flight == {}
+        record2, next_thread = await open_incident(store, "incident:alertmanager:1a30ba71cca2921f")
+        assert record2 is None and next_thread.endswith(":2")
     finally:
         await store.close()

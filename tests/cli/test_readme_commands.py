@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from nexus_agents.cli.main import app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-GROUPS = {"agents", "graph", "runs", "artifacts", "schedule", "eval"}
+GROUPS = {"agents", "graph", "runs", "artifacts", "actions", "schedule", "eval"}
 
 
 def _table() -> list[str]:

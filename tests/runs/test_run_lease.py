@@ -222,3 +222,13 @@ async def test_a_long_step_keeps_its_lease_renewed(db: Path, failed_run: str) ->
         engine._compiled.clear()
         result = await engine.resume(failed_run)
     assert result.status == "succeeded", result.error
+
+
+async def test_a_thread_id_of_another_graphs_run_is_a_user_error(db: Path) -> None:
+    from nexus_agents.exceptions import InputError
+
+    specs = {**_specs(), "other": _specs()["linear"]}
+    async with await Engine.open(specs=specs, executor=_fake(), db_path=db) as engine:
+        await engine.start("linear", {"period": "2025-W02"}, thread_id="weekly:2025-W02")
+        with pytest.raises(InputError, match="belongs to graph 'linear', not 'other'"):
+            await engine.start("other", {"period": "2025-W02"}, thread_id="weekly:2025-W02")
