@@ -9,7 +9,7 @@ LangGraph's entry), the top layer builds it and hands it down. ``tests/test_laye
 reads this list and fails on an import that goes up.
 
 - base: _lazy, _version, _yaml, _filecache, _gc, paths, exceptions, periods, config,
-  artifacts, demo, untrusted_text, logging_setup, kpi_catalog, _refs
+  artifacts, demo, untrusted_text, logging_setup, kpi_catalog, _refs, tracing
 - workspace: data, actions
 - tools: tools
 - model: llm

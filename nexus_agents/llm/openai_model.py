@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 from pydantic import SecretStr
 
+import nexus_agents.tracing as tracing
 from nexus_agents.exceptions import ModelError
 from nexus_agents.llm.call_record import CallRecord
 from nexus_agents.llm.interface import (
@@ -98,6 +99,7 @@ class OpenAIChatModel:
         self._model = model
         self._base_url = base_url
         self._api_key = SecretStr(key)
+        tracing.hide(key)  # never on a span, whatever a prompt or an error carries
         self._timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or shared_limiter(8)
@@ -375,6 +377,7 @@ class OpenAIChatModel:
         return _KEY_LIKE.sub(REDACTED, text)
 
     async def _record(self, record: CallRecord) -> None:
+        tracing.model_attempts(record.attempts, record.http_status, self._base_url)
         if self.on_call is None:
             return
         result = self.on_call(record)

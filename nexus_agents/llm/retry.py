@@ -19,6 +19,8 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+import nexus_agents.tracing as tracing
+
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class RetryPolicy:
     def _log_retry(self, attempt: int, error: BaseException | None, wait_s: float) -> None:
         cause = error.message if isinstance(error, TransientError) else str(error)
         status = error.status if isinstance(error, TransientError) else None
+        tracing.retry_event(attempt, self.max_attempts, wait_s, status, cause)
         logger.info(
             "model call attempt %d/%d failed (%s); retrying in %.2fs",
             attempt,

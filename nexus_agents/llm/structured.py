@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+import nexus_agents.tracing as tracing
 from nexus_agents.artifacts.contract import (
     AnswerContract,
     check_contract,
@@ -41,7 +42,11 @@ from nexus_agents.llm.interface import (
     Usage,
 )
 from nexus_agents.llm.schema import response_format_for
+from nexus_agents.llm.trace import redact
 from nexus_agents.tools.base import Tool, input_schema
+
+# text put on a span is cleaned like a stored call trace: no key-shaped strings, no secrets
+tracing.use_redactor(lambda text: redact(text, tracing.secrets()))
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -137,7 +142,7 @@ async def run_structured(
             agent=agent,
         )
         try:
-            response = await model.complete(request)
+            response = await _complete(model, request)
         except ModelError as exc:
             exc.usage, exc.calls = usage, calls + 1  # spent so far, the failed call counted
             raise
@@ -167,7 +172,9 @@ async def run_structured(
                 continue
             tool_rounds += 1
             for call in reply.tool_calls:
-                record, payload = _run_tool(call, by_name)
+                with tracing.tool_span(call.name, call.id) as span:
+                    record, payload = _run_tool(call, by_name)
+                    span.tool_result(record.ok, record.error)
                 tool_log.append(record)
                 transcript.append(_tool_message(call, payload))
             if tool_rounds >= max_tool_rounds:
@@ -204,6 +211,17 @@ async def run_structured(
             usage=usage,
             calls=calls,
         )
+
+
+async def _complete(model: ChatModel, request: ChatRequest) -> ChatResponse:
+    """``model.complete(request)`` inside a ``chat`` span when tracing is on."""
+    span = tracing.chat_span(request, model.default_model)
+    if not span:
+        return await model.complete(request)
+    with span:
+        response = await model.complete(request)
+        span.response(response)
+        return response
 
 
 def run_structured_sync(model: ChatModel, **kwargs: Any) -> StructuredResult[Any]:

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+import nexus_agents.tracing as tracing
 from nexus_agents.actions.base import Integration
 from nexus_agents.exceptions import InputError, RunBusyError, UnknownNameError
 from nexus_agents.graphs.approvals import ApprovalDecision, ApprovalRequest, check_decision
@@ -37,6 +38,7 @@ from nexus_agents.runs.store import (
     connect_sqlite,
     database_location,
 )
+from nexus_agents.runs.traced import traced_run
 
 __all__ = ["Engine", "RunResult"]
 
@@ -495,6 +497,23 @@ class Engine:
         *,
         new_run: bool = False,
     ) -> RunResult:
+        if not tracing.enabled():
+            return await self._execute(graph, run_id, graph_name, policy, payload, new_run=new_run)
+        async with traced_run(self.store, run_id, graph_name, new_run=new_run) as span:
+            result = await self._execute(graph, run_id, graph_name, policy, payload, new_run=new_run)
+            span.run_result(result.status, result.error, result.usage)
+            return result
+
+    async def _execute(
+        self,
+        graph: Any,
+        run_id: str,
+        graph_name: str,
+        policy: ApprovePolicy,
+        payload: Any,
+        *,
+        new_run: bool = False,
+    ) -> RunResult:
         ctx = RunContext(
             run_id=run_id,
             graph=graph_name,
@@ -510,6 +529,7 @@ class Engine:
             # run that stopped any other way raised, e.g. on the recursion limit)
             out = await graph.ainvoke(payload, config, context=ctx, durability="sync")
         except Exception as exc:
+            tracing.run_failed(exc)
             await self.store.set_status(run_id, "failed", error=str(exc) or type(exc).__name__)
             return await self.result(run_id)
         except (asyncio.CancelledError, KeyboardInterrupt):

@@ -30,6 +30,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+import nexus_agents.tracing as tracing
 from nexus_agents.actions.base import ActionRequest, dispatch
 from nexus_agents.graphs.approvals import check_decision, request_for, timeout_decision
 from nexus_agents.graphs.builder import LeafStep, Node, NodeBody, build_graph
@@ -118,7 +119,10 @@ class _Node:
         if store is not None:
             await store.add_event(ctx.run_id, node, "started", agent=agent, wait=False)
         try:
-            out = await self.body(state, config, ctx)
+            with tracing.step_span(node, kind, agent, ctx.run_id, pauses=GraphBubbleUp) as span:
+                out = await self.body(state, config, ctx)
+                if span:
+                    span.values(_set_values(out))
         except GraphBubbleUp:
             raise
         except StepFailedError as exc:
@@ -152,6 +156,13 @@ class _Node:
         update = dict(out or {})
         update["events"] = [*update.get("events", []), event]
         return update
+
+
+def _set_values(out: Any) -> dict[str, Any]:
+    """The state values a node's output sets (for its span: verdicts, decisions, outcomes)."""
+    update = out.update if isinstance(out, _Recorded | Command) else out
+    values = update.get("values") if isinstance(update, dict) else None
+    return values if isinstance(values, dict) else {}
 
 
 def _step_ctx(ctx: RunContext, step_id: str, loop: LoopStep | None, state: dict[str, Any]) -> StepContext:

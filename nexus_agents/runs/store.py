@@ -633,6 +633,15 @@ class RunStore:
         )
         return [EventRecord.model_validate({**r, "detail": _loads(r["detail"])}) for r in rows]
 
+    async def events_named(self, run_id: str, event: str) -> list[EventRecord]:
+        """The run's events of one kind, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT run_id, step, event, agent, at, duration_ms, detail FROM events"
+            " WHERE run_id = ? AND event = ? ORDER BY id",
+            (run_id, event),
+        )
+        return [EventRecord.model_validate({**r, "detail": _loads(r["detail"])}) for r in rows]
+
     # ---------------------------------------------------------------------- usage
 
     async def add_usage(self, record: UsageRecord, *, wait: bool = True) -> None:

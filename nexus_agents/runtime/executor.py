@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_jsonable_python
 
+import nexus_agents.tracing as tracing
 from nexus_agents.artifacts.base import Artifact, ArtifactMeta
 from nexus_agents.artifacts.registry import get_artifact
 from nexus_agents.config import NexusConfig
@@ -182,6 +183,14 @@ class AgentExecutor:
         calls: list[ModelCall] = []
         outcome = await self._produce(step, state, ctx, calls, announce)
         usage = outcome.usage
+        artifact = artifact_json(outcome.artifact)
+        tracing.step_info(
+            agent=agent,
+            artifact=artifact,
+            attempt=ctx.attempt,
+            max_attempts=ctx.max_attempts,
+            usage=usage,
+        )
         await self._emit(
             {
                 "event": "agent_finished",
@@ -194,7 +203,7 @@ class AgentExecutor:
             }
         )
         return StepResult(
-            artifact=artifact_json(outcome.artifact),
+            artifact=artifact,
             markdown=None,  # rendered from the stored JSON when someone reads it
             usage={
                 "calls": float(outcome.calls),
@@ -286,21 +295,22 @@ class AgentExecutor:
         with use_workspace(self.workspace), self.workspace.pinned():
             # Off the event loop, so parallel branches compute their facts concurrently;
             # the thread gets a copy of this context (the bound workspace included).
-            bundle = await asyncio.to_thread(
-                prepare_facts,
-                self.workspace,
-                kind,
-                period,
-                as_of,
-                state,
-                options=step.options,
-                step_id=ctx.step_id if ctx is not None else None,
-                attempt=ctx.attempt if ctx is not None else None,
-                max_attempts=ctx.max_attempts if ctx is not None else None,
-                store=LoopBoundStore(store, asyncio.get_running_loop())
-                if store is not None
-                else None,
-            )
+            with tracing.facts_span(kind):
+                bundle = await asyncio.to_thread(
+                    prepare_facts,
+                    self.workspace,
+                    kind,
+                    period,
+                    as_of,
+                    state,
+                    options=step.options,
+                    step_id=ctx.step_id if ctx is not None else None,
+                    attempt=ctx.attempt if ctx is not None else None,
+                    max_attempts=ctx.max_attempts if ctx is not None else None,
+                    store=LoopBoundStore(store, asyncio.get_running_loop())
+                    if store is not None
+                    else None,
+                )
             task = step.task or f"Write the {artifact_cls.title} for {period.label}."
             if ctx is not None and ctx.attempt is not None and ctx.max_attempts is not None:
                 task += f" (attempt {ctx.attempt}/{ctx.max_attempts})"

@@ -92,6 +92,11 @@ async def check_events_in_order_with_detail(open_store: OpenStore) -> None:
             ("started", "analytics_reporter", None, None),
             ("finished", None, 12.5, {"attempt": 1}),
         ]
+        await store.add_event("r", "", "otel_span", detail={"span_id": "a"})
+        await store.add_event("r", "", "otel_span", detail={"span_id": "b"})
+        named = await store.events_named("r", "otel_span")
+        assert [e.detail for e in named] == [{"span_id": "a"}, {"span_id": "b"}]
+        assert await store.events_named("r", "nothing") == []
 
 
 async def check_actions_recorded_once(open_store: OpenStore) -> None:
