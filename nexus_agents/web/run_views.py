@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from nexus_agents.api import Nexus
     from nexus_agents.runs.store import ArtifactRecord, RunRecord
 
-__all__ = ["ArtifactView", "RunRow", "WaitingRun", "artifact_view", "run_rows", "waiting_runs"]
+__all__ = [
+    "ArtifactView",
+    "RunRow",
+    "WaitingRun",
+    "artifact_view",
+    "data_view",
+    "run_rows",
+    "waiting_runs",
+]
 
 STATUSES = ("running", "waiting_approval", "succeeded", "failed", "interrupted", "cancelled")
 FIELD_CHARS = 300
@@ -62,6 +70,7 @@ class WaitingRun:
     deadline: str
     on_timeout: str
     evidence: ArtifactView | None
+    proposals: list[tuple[str, ArtifactView]] = field(default_factory=list)
 
 
 def _text(value: Any) -> str:
@@ -77,16 +86,43 @@ def _fields(part: Any) -> list[tuple[str, str]]:
 
 
 def artifact_view(record: ArtifactRecord) -> ArtifactView:
-    data = record.data or {}
-    kind = record.kind or str(data.get("kind") or "")
+    return data_view(record.step, record.data or {}, record.kind, record.markdown)
+
+
+def data_view(step: str, data: dict[str, Any], kind: str | None = None, markdown: str | None = None) -> ArtifactView:
+    kind = kind or str(data.get("kind") or "")
     return ArtifactView(
-        step=record.step,
+        step=step,
         kind=kind,
-        title=shown(data.get("title") or kind or record.step, 200),
+        title=shown(data.get("title") or kind or step, 200),
         facts=_fields(data.get("facts")),
         narrative=_fields(data.get("narrative")),
-        markdown=readable(record.markdown)[:MARKDOWN_CHARS],
+        markdown=readable(markdown)[:MARKDOWN_CHARS],
     )
+
+
+async def _proposals(engine: Any, record: RunRecord, approval_id: str) -> list[tuple[str, ArtifactView]]:
+    """What the gate lets happen: each action that requires it, with the artifact it acts on
+    (from the run's checkpointed state)."""
+    from nexus_agents.graphs.spec import ActionStep, iter_steps
+
+    spec = engine.specs.get(record.graph)
+    if spec is None:
+        return []
+    gated = [
+        s for s in iter_steps(spec.steps)
+        if isinstance(s, ActionStep) and s.requires_approval == approval_id
+    ]
+    if not gated:
+        return []
+    snapshot = await engine.graph(record.graph).aget_state(engine._config(record.run_id))
+    artifacts = dict((snapshot.values or {}).get("artifacts") or {})
+    out = []
+    for action in gated:
+        data = artifacts.get(action.source or "")
+        if isinstance(data, dict):
+            out.append((f"{action.action} ({action.id}) of", data_view(action.source or "", data)))
+    return out
 
 
 async def run_rows(
@@ -134,6 +170,7 @@ async def waiting_runs(nexus: Nexus) -> list[WaitingRun]:
         for r in await store.list_runs(status="waiting_approval", limit=500):
             pending = r.pending or {}
             artifacts = await store.artifacts_for(r.run_id)
+            proposals = await _proposals(engine, r, str(pending.get("approval_id") or ""))
             out.append(
                 WaitingRun(
                     run_id=r.run_id,
@@ -148,6 +185,7 @@ async def waiting_runs(nexus: Nexus) -> list[WaitingRun]:
                     deadline=clock(pending.get("deadline")),
                     on_timeout=str(pending.get("on_timeout") or ""),
                     evidence=artifact_view(artifacts[-1]) if artifacts else None,
+                    proposals=proposals,
                 )
             )
     return out

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from web_helpers import nexus_on, waiting_run
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the test extra) is not installed")
+pytest.importorskip("selenium", reason="selenium (the test extra) is not installed")
 pytest.importorskip("uvicorn", reason="the web extra (uvicorn) is not installed")
 
 from live_server import serving
+from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait

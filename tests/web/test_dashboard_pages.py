@@ -37,6 +37,8 @@ def test_every_page_renders(workspace: Path) -> None:
             assert _count(r'class="point met"', weeks.text) > 0
             assert _count(r'class="point missed"', weeks.text) > 0
             assert "/kpis/uptime?period=2026-W47" in weeks.text  # a point links to its breakdown
+            week = compute_kpi(nx.workspace, "uptime", parse_period("2026-W47"), nx.workspace.now())
+            assert f"2026-W47: {format_value(week.value, week.unit)} ({week.status})" in weeks.text
             months = client.get("/kpis?per=months")
             assert months.status_code == 200 and "2026-10" in months.text and "2026-W47" not in months.text
             assert client.get("/kpis?per=decades").status_code == 400
@@ -66,6 +68,9 @@ def test_every_page_renders(workspace: Path) -> None:
             approvals = client.get("/approvals")
             assert approvals.status_code == 200
             assert "Deploy it?" in approvals.text and 'value="approve"' in approvals.text
+            # what the gate lets happen (the deploy and the fix it ships), then the evidence
+            assert "Approving: deploy (p1_deploy) of step collect_fix" in approvals.text
+            assert "step verify_fix" in approvals.text
             assert 'name="csrf_token"' in approvals.text and 'name="decided_by"' in approvals.text
 
             schedules = client.get("/schedules")
