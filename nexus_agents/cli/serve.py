@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import typer
@@ -54,12 +55,28 @@ def register(app: typer.Typer) -> None:
 
         nx = Nexus.from_workspace(workspace_dir(workspace))
         config = uvicorn.Config(
-            dashboard_app(nx, token=token), host=host, port=port, log_level="info", access_log=False, lifespan="off"
+            dashboard_app(nx, token=token), log_level="info", access_log=False, lifespan="off"
         )
-        server = uvicorn.Server(config)
+        sock = _listen(host, port)  # bound here so that --port 0 can say which port it got
         shown_host = f"[{host}]" if ":" in host else host
         typer.echo(
-            f"nexus serve: workspace {nx.config.workspace}; dashboard at http://{shown_host}:{port}/",
+            f"nexus serve: workspace {nx.config.workspace}; "
+            f"dashboard at http://{shown_host}:{sock.getsockname()[1]}/",
             err=True,
         )
-        server.run()
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    from nexus_agents.exceptions import ConfigError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    return sock

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import URL
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["AUTH_COOKIE", "OPEN_PATHS", "BearerAuth"]
@@ -49,7 +49,7 @@ class BearerAuth:
         if request.method == "GET" and given and hmac.compare_digest(given.encode(), self.token):
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             target = URL(path=request.url.path, query=urlencode(rest)) if rest else URL(path=request.url.path)
-            reply = RedirectResponse(str(target), status_code=303)
+            reply: Response = RedirectResponse(str(target), status_code=303)
             reply.set_cookie(AUTH_COOKIE, self.cookie, httponly=True, samesite="strict", path="/")
         else:
             reply = JSONResponse(

@@ -158,7 +158,9 @@ class Dashboard:
         filters = {k: (q.get(k) or "").strip()[:100] for k in ("graph", "status", "period", "job")}
         if filters["status"] and filters["status"] not in STATUSES:
             return self.error(request, 400, "Unknown status", f"status must be one of {', '.join(STATUSES)}")
-        rows = await run_rows(self.nexus, **filters)
+        rows = await run_rows(
+            self.nexus, graph=filters["graph"], status=filters["status"], period=filters["period"], job=filters["job"]
+        )
         return self.page(
             request, "runs.html", rows=rows, filters=filters, graphs=sorted(self.nexus.specs), statuses=STATUSES
         )

@@ -39,7 +39,7 @@ async def schedule_rows(nexus: Nexus, calendar: Calendar | None = None, now: dat
     """(the calendar's timezone, one row per job)."""
     import asyncio
 
-    cal = calendar or await asyncio.to_thread(load_calendar, nexus.config)
+    cal: Calendar = calendar if calendar is not None else await asyncio.to_thread(load_calendar, nexus.config)
     tz = zone(cal.timezone)
     moment = now or datetime.now(UTC)
     rows = []
