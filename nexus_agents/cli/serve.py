@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
 from pathlib import Path
 
 import typer
@@ -55,28 +54,14 @@ def register(app: typer.Typer) -> None:
 
         nx = Nexus.from_workspace(workspace_dir(workspace))
         config = uvicorn.Config(
-            dashboard_app(nx, token=token), log_level="info", access_log=False, lifespan="off"
+            dashboard_app(nx, token=token),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            lifespan="off",
         )
-        sock = _listen(host, port)  # bound here so that --port 0 can say which port it got
         shown_host = f"[{host}]" if ":" in host else host
-        typer.echo(
-            f"nexus serve: workspace {nx.config.workspace}; "
-            f"dashboard at http://{shown_host}:{sock.getsockname()[1]}/",
-            err=True,
-        )
-        uvicorn.Server(config).run(sockets=[sock])
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    from nexus_agents.exceptions import ConfigError
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(128)
-    return sock
+        where = f"http://{shown_host}:{port}/" if port else "the port uvicorn reports below"
+        typer.echo(f"nexus serve: workspace {nx.config.workspace}; dashboard at {where}", err=True)
+        uvicorn.Server(config).run()

@@ -47,13 +47,13 @@ def test_it_serves_the_dashboard_on_the_port_it_prints(demo_template: Path, tmp_
         assert proc.stderr is not None
         for line in proc.stderr:
             lines.append(line)
-            if "dashboard at" in line:
+            if "Uvicorn running on" in line:
                 found.set()
 
     threading.Thread(target=read, daemon=True).start()
     try:
         assert found.wait(timeout=120), "".join(lines)
-        url = re.search(r"dashboard at (http://127\.0\.0\.1:\d+/)", "".join(lines))
+        url = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", "".join(lines))
         assert url, "".join(lines)
         with httpx.Client(base_url=url.group(1), timeout=60) as client:
             assert client.get("/healthz").json() == {"status": "ok"}
