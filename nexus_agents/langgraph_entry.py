@@ -4,10 +4,16 @@ Each name is a zero-argument factory that compiles the shipped spec with the exe
 the workspace in ``NEXUS_WORKSPACE`` (``nexus_agents.api.default_executor``); it sits on
 top, beside ``api``, because it wires the pieces together. Runs need a ``RunContext`` as
 LangGraph runtime context (``context=RunContext(run_id=..., graph=...)``).
+
+Building a graph reads files (the specs, the workspace's config and prompts). ``langgraph
+dev`` calls a factory on its event loop and refuses blocking calls there, so a factory
+called inside a running loop returns a coroutine that builds the graph in a worker thread
+(langgraph-api awaits it); called outside one, it returns the compiled graph.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +47,11 @@ def build(name: str, executor: Any = None) -> Any:
 
 def _factory(name: str) -> Callable[[], Any]:
     def make() -> Any:
-        return build(name)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return build(name)
+        return asyncio.to_thread(build, name)
 
     make.__name__ = name
     make.__qualname__ = name

@@ -1,4 +1,4 @@
-"""``nexus serve``: the HTTP receiver of alert webhooks (the ``serve`` extra)."""
+"""``nexus serve``: the dashboard and the alert webhook receiver (the ``web`` extra)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 TOKEN_ENV = "NEXUS_SERVE_TOKEN"
+DEFAULT_PORT = 8321
 _WORKSPACE = typer.Option(
     None, "--workspace", "-w", envvar="NEXUS_WORKSPACE", help="Workspace folder (default: current)."
 )
@@ -28,12 +29,13 @@ def register(app: typer.Typer) -> None:
     def serve(
         workspace: Path | None = _WORKSPACE,
         host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: loopback)."),
-        port: int = typer.Option(8787, "--port", help="TCP port (0: any free port)."),
+        port: int = typer.Option(DEFAULT_PORT, "--port", help="TCP port (0: any free port)."),
     ) -> None:
-        """Receive alert webhooks: POST /hooks/alerts/{alertmanager|grafana|pagerduty|nexus}.
+        """The dashboard (KPIs, runs, approvals, schedules, graphs) and the alert webhooks
+        (POST /hooks/alerts/{alertmanager|grafana|pagerduty|nexus}).
 
-        Off loopback a token is required: set NEXUS_SERVE_TOKEN and send it as
-        'Authorization: Bearer <token>'."""
+        Off loopback a token is required: set NEXUS_SERVE_TOKEN; scripts send it as
+        'Authorization: Bearer <token>', a browser opens any page once with ?token=<token>."""
         from nexus_agents.exceptions import ConfigError
 
         token = os.environ.get(TOKEN_ENV) or None
@@ -42,18 +44,24 @@ def register(app: typer.Typer) -> None:
         try:
             import uvicorn
 
-            from nexus_agents.web.app import create_app
+            from nexus_agents.web.dashboard import dashboard_app
         except ImportError as exc:
             raise ConfigError(
-                f"{exc.name} is missing; install the serve extra: pip install 'nexus-agents[serve]'"
+                f"{exc.name} is missing; install the web extra: pip install 'nexus-agents[web]'"
             ) from None
         from nexus_agents.api import Nexus
         from nexus_agents.cli._common import workspace_dir
 
         nx = Nexus.from_workspace(workspace_dir(workspace))
         config = uvicorn.Config(
-            create_app(nx, token=token), host=host, port=port, log_level="info", access_log=False, lifespan="off"
+            dashboard_app(nx, token=token),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            lifespan="off",
         )
-        server = uvicorn.Server(config)
-        typer.echo(f"nexus serve: workspace {nx.config.workspace}, binding {host}:{port}", err=True)
-        server.run()
+        shown_host = f"[{host}]" if ":" in host else host
+        where = f"http://{shown_host}:{port}/" if port else "the port uvicorn reports below"
+        typer.echo(f"nexus serve: workspace {nx.config.workspace}; dashboard at {where}", err=True)
+        uvicorn.Server(config).run()

@@ -1,8 +1,9 @@
 """The ASGI app of ``nexus serve``: ``create_app(nexus)``.
 
 Routes: ``POST /hooks/alerts/{source}`` (alertmanager, grafana, pagerduty, nexus) and
-``GET /healthz``. With a token every route but ``/healthz`` requires
-``Authorization: Bearer <token>`` (compared in constant time). A request body larger than
+``GET /healthz``, plus the dashboard's pages when given (``routes``). With a token every
+route but ``/healthz`` requires it (``nexus_agents.web.auth``: a bearer header, or the
+dashboard cookie a browser gets by opening a page once with ``?token=``). A request body larger than
 ``max_body`` bytes is refused with 413 before it is parsed.
 
 An alert payload is checked while the request waits (a bad one gets 422 naming the field,
@@ -13,7 +14,6 @@ started, with each alert's outcome (200).
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,58 +25,38 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nexus_agents.exceptions import DataError
 from nexus_agents.tools.alert_sources import SOURCES
+from nexus_agents.web.auth import OPEN_PATHS, BearerAuth
 
 if TYPE_CHECKING:
     from nexus_agents.api import Nexus
 
-__all__ = ["MAX_BODY_BYTES", "OPEN_PATHS", "BearerAuth", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "OPEN_PATHS", "BearerAuth", "TooLarge", "create_app", "read_body"]
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
-OPEN_PATHS = frozenset({"/healthz"})
 
 
-class _TooLarge(Exception):
+class TooLarge(Exception):
     pass
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+        raise TooLarge
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
-
-
-class BearerAuth:
-    """ASGI middleware: every HTTP request but those to ``open_paths`` must carry
-    ``Authorization: Bearer <token>`` (compared in constant time), else 401."""
-
-    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = OPEN_PATHS) -> None:
-        self.app = app
-        self.expected = f"Bearer {token}".encode()
-        self.open_paths = open_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in self.open_paths:
-            headers = dict(scope.get("headers") or [])
-            if not hmac.compare_digest(headers.get(b"authorization", b""), self.expected):
-                reply = _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
-                await reply(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -99,8 +79,8 @@ def create_app(
         if source not in SOURCES:
             return _error(404, f"unknown alert source; use one of {', '.join(SOURCES)}")
         try:
-            payload = json.loads(await _body(request, max_body))
-        except _TooLarge:
+            payload = json.loads(await read_body(request, max_body))
+        except TooLarge:
             return _error(413, f"the body is larger than {max_body} bytes")
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"the body is not JSON: {str(exc)[:200]}")
