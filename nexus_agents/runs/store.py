@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -257,6 +258,10 @@ class SqliteDatabase:
         self.conn = conn
         self._thread = thread
         self._closed = False
+        # writes queued by execute_soon and not yet taken by a flush on the thread
+        self._soon: list[tuple[str, tuple[Any, ...]]] = []
+        self._soon_lock = threading.Lock()
+        self._flush_queued = False
 
     @classmethod
     async def connect(cls, path: str | Path) -> SqliteDatabase:
@@ -277,11 +282,35 @@ class SqliteDatabase:
         await self._call(lambda: self.conn.execute(sql, tuple(params)).close())
 
     def execute_soon(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Queue a write on the connection's thread without waiting for it."""
+        """Queue a write on the connection's thread without waiting for it.
+
+        Writes queued while an earlier flush waits for the thread join that flush: many
+        concurrent runs' events and usage rows then take one hop and one transaction."""
         if self._closed:
             raise ValueError("no active connection: the run store was closed")
-        future = self._thread.submit(lambda: self.conn.execute(sql, tuple(params)).close())
-        future.add_done_callback(_log_failure)
+        with self._soon_lock:
+            self._soon.append((sql, tuple(params)))
+            if self._flush_queued:
+                return
+            self._flush_queued = True
+        self._thread.submit(self._flush_soon).add_done_callback(_log_failure)
+
+    def _flush_soon(self) -> None:
+        """On the connection's thread: write every queued statement in one transaction
+        (a statement that fails is logged and skipped; the others are kept)."""
+        with self._soon_lock:
+            batch, self._soon = self._soon, []
+            self._flush_queued = False
+        if len(batch) == 1:
+            self.conn.execute(*batch[0]).close()
+            return
+        with self.conn:
+            self.conn.execute("BEGIN")
+            for sql, params in batch:
+                try:
+                    self.conn.execute(sql, params).close()
+                except sqlite3.Error as exc:
+                    logger.warning("a queued run-store write failed: %s", exc)
 
     async def execute_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         def run() -> None:
