@@ -53,6 +53,7 @@ import asyncio
 import inspect
 import json
 import operator
+import resource
 import statistics
 import sys
 import tempfile
@@ -322,12 +323,24 @@ async def bare_run(graph: Any, given: dict[str, Any], thread: str) -> int:
 # -- one measured phase -------------------------------------------------------------------
 
 
-async def timed_gather(coros: list[Awaitable[Any]]) -> tuple[list[Any], float, float]:
-    """Results of ``coros`` run together, the wall time and this process's CPU time."""
+async def timed_gather(
+    coros: list[Awaitable[Any]],
+) -> tuple[list[Any], float, float, dict[str, float]]:
+    """Results of ``coros`` run together, the wall time, this process's CPU time and its
+    split (user / system seconds, context switches)."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
     cpu = time.process_time()
     started = time.perf_counter()
     results = await asyncio.gather(*coros, return_exceptions=True)
-    return results, time.perf_counter() - started, time.process_time() - cpu
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    split = {
+        "user_s": after.ru_utime - before.ru_utime,
+        "system_s": after.ru_stime - before.ru_stime,
+        "voluntary_switches": after.ru_nvcsw - before.ru_nvcsw,
+        "involuntary_switches": after.ru_nivcsw - before.ru_nivcsw,
+    }
+    return results, wall, cpu, split
 
 
 def phase(
@@ -335,6 +348,7 @@ def phase(
     results: list[Any],
     wall: float,
     cpu: float,
+    split: dict[str, float],
     calls: int,
     peak: int,
     ideal: float,
@@ -358,6 +372,7 @@ def phase(
         "calls": calls,
         "cpu_ms_per_call": 1000 * cpu / calls if calls else None,
         "cpu_share_of_wall": cpu / wall if wall else None,
+        "cpu_split": split,
         "peak_concurrency_seen_by_server": peak,
         "ratio_to_ideal": wall / ideal if ideal else None,
         "statuses": dict(statuses),
@@ -438,7 +453,7 @@ async def measure(
                         probe = StoreProbe() if store_probe else None
                         prof = _profiler(profile if r == 0 else None)
                         with probe or nullcontext(), prof:
-                            results, wall, cpu = await timed_gather(
+                            results, wall, cpu, split = await timed_gather(
                                 [
                                     nx.arun(
                                         "incident_response",
@@ -454,6 +469,7 @@ async def measure(
                                 results,
                                 wall,
                                 cpu,
+                                split,
                                 stats.requests - before,
                                 stats.peak_concurrency,
                                 ideal,
@@ -461,7 +477,7 @@ async def measure(
                         )
                         # bare
                         before = b_srv.stats().requests
-                        results, wall, cpu = await timed_gather(
+                        results, wall, cpu, split = await timed_gather(
                             [
                                 bare_run(graph, alert(base + n, s), f"bare-{r}-{n}")
                                 for n, s in enumerate(severities)
@@ -474,6 +490,7 @@ async def measure(
                                 results,
                                 wall,
                                 cpu,
+                                split,
                                 stats.requests - before,
                                 stats.peak_concurrency,
                                 ideal,

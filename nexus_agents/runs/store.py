@@ -261,7 +261,8 @@ class SqliteDatabase:
         # writes queued by execute_soon and not yet taken by a flush on the thread
         self._soon: list[tuple[str, tuple[Any, ...]]] = []
         self._soon_lock = threading.Lock()
-        self._flush_queued = False
+        self._flush_queued = False  # a flush waits for the thread
+        self._flush_scheduled = False  # a hand-over waits for the end of the loop's turn
 
     @classmethod
     async def connect(cls, path: str | Path) -> SqliteDatabase:
@@ -276,6 +277,7 @@ class SqliteDatabase:
     async def _call(self, fn: Callable[[], _T]) -> _T:
         if self._closed:
             raise ValueError("no active connection: the run store was closed")
+        self._send_soon()  # queued writes go first
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -284,13 +286,28 @@ class SqliteDatabase:
     def execute_soon(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Queue a write on the connection's thread without waiting for it.
 
-        Writes queued while an earlier flush waits for the thread join that flush: many
+        Writes queued during one turn of the event loop go to the thread together, at the
+        end of that turn or before the next awaited call, whichever comes first: many
         concurrent runs' events and usage rows then take one hop and one transaction."""
         if self._closed:
             raise ValueError("no active connection: the run store was closed")
         with self._soon_lock:
             self._soon.append((sql, tuple(params)))
-            if self._flush_queued:
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._send_soon()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self._send_soon)
+
+    def _send_soon(self) -> None:
+        """Hand the queued writes to the thread (once: later ones join until it takes them)."""
+        self._flush_scheduled = False
+        with self._soon_lock:
+            if not self._soon or self._flush_queued:
                 return
             self._flush_queued = True
         self._thread.submit(self._flush_soon).add_done_callback(_log_failure)
