@@ -20,6 +20,10 @@ here instead (the earlier setup), for comparison. The result records which was u
   against their pydantic models or rules, render Markdown, meter budgets, record runs /
   events / usage / artifacts in a run store, or resolve agents and prompts.
 
+Each variant's wall time and this process's CPU time (``time.process_time``, every thread;
+the mock server runs in its own process) are recorded per round; on a busy shared machine
+the CPU ratio moves less than the wall-time ratio.
+
 After the warm-up the process freezes its start-up objects out of full garbage
 collections, as ``nexus run``, ``nexus demo`` and the scheduler worker do
 (``--no-gc-freeze`` measures without).
@@ -143,12 +147,14 @@ def build_bare_graph(bodies: dict[str, tuple[str, dict[str, Any]]], client: Any,
 
 async def bare_iteration(
     bodies: dict[str, tuple[str, dict[str, Any]]], client: Any, db_path: Path, n: int
-) -> float:
-    """One bare iteration: open the checkpointer, compile, run to the interrupt."""
+) -> tuple[float, float]:
+    """One bare iteration (open the checkpointer, compile, run to the interrupt): its wall
+    time and this process's CPU time."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from nexus_agents.runs.store import connect_sqlite
 
+    cpu = time.process_time()
     started = time.perf_counter()
     conn = await connect_sqlite(db_path)
     try:
@@ -160,19 +166,23 @@ async def bare_iteration(
     finally:
         await conn.close()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     if out.get("calls") != len(NODES) or "__interrupt__" not in out:
         raise SystemExit(f"bare iteration did not reach the approval gate: {out.keys()}")
-    return elapsed
+    return elapsed, cpu
 
 
-async def nexus_iteration(nx: Any, timer: Timer) -> tuple[float, float]:
+async def nexus_iteration(nx: Any, timer: Timer) -> tuple[float, float, float]:
+    """One nexus iteration: wall time, time in facts builders, this process's CPU time."""
     timer.reset()
+    cpu = time.process_time()
     started = time.perf_counter()
     result = await nx.arun_loop_iteration()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     if result.status != "waiting_approval":
         raise SystemExit(f"nexus iteration ended {result.status}: {result.error}")
-    return elapsed, timer.totals.get("facts", 0.0)
+    return elapsed, timer.totals.get("facts", 0.0), cpu
 
 
 async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -> dict[str, Any]:
@@ -188,6 +198,9 @@ async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -
         "nexus_warm": [],
         "nexus_warm_facts": [],
         "bare": [],
+        "nexus_cold_cpu": [],
+        "nexus_warm_cpu": [],
+        "bare_cpu": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
         ws = demo_workspace(Path(tmp))
@@ -209,15 +222,19 @@ async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -
                 with facts_timer(timer):
                     for n in range(runs):
                         cold = Nexus.from_workspace(ws, env=env)
-                        total, facts = await nexus_iteration(cold, timer)
+                        total, facts, cpu = await nexus_iteration(cold, timer)
                         samples["nexus_cold"].append(total)
                         samples["nexus_cold_facts"].append(facts)
-                        total, facts = await nexus_iteration(warm, timer)
+                        samples["nexus_cold_cpu"].append(cpu)
+                        total, facts, cpu = await nexus_iteration(warm, timer)
                         samples["nexus_warm"].append(total)
                         samples["nexus_warm_facts"].append(facts)
-                        samples["bare"].append(
-                            await bare_iteration(bodies, client, Path(tmp) / "bare.sqlite", n)
+                        samples["nexus_warm_cpu"].append(cpu)
+                        total, cpu = await bare_iteration(
+                            bodies, client, Path(tmp) / "bare.sqlite", n
                         )
+                        samples["bare"].append(total)
+                        samples["bare_cpu"].append(cpu)
             calls = server.stats().requests
             mode = server.mode
     med = {k: median(v) for k, v in samples.items()}
@@ -226,6 +243,13 @@ async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -
     # machine's state of the moment, so its spread shows how noisy the machine was
     paired = sorted(w / b for w, b in zip(samples["nexus_warm"], samples["bare"], strict=True))
     quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else [paired[0]] * 3
+    bare_cpu = med["bare_cpu"]
+    paired_cpu = sorted(
+        w / b for w, b in zip(samples["nexus_warm_cpu"], samples["bare_cpu"], strict=True)
+    )
+    cpu_quartiles = (
+        statistics.quantiles(paired_cpu, n=4) if len(paired_cpu) > 1 else [paired_cpu[0]] * 3
+    )
     rows = [
         {
             "variant": "nexus warm (cached data + facts)",
@@ -233,6 +257,8 @@ async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -
             "facts_s": med["nexus_warm_facts"],
             "ratio_to_bare": med["nexus_warm"] / bare,
             "ratio_without_facts": (med["nexus_warm"] - med["nexus_warm_facts"]) / bare,
+            "median_cpu_s": med["nexus_warm_cpu"],
+            "cpu_ratio_to_bare": med["nexus_warm_cpu"] / bare_cpu,
         },
         {
             "variant": "nexus cold (new Nexus per run)",
@@ -240,6 +266,8 @@ async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -
             "facts_s": med["nexus_cold_facts"],
             "ratio_to_bare": med["nexus_cold"] / bare,
             "ratio_without_facts": (med["nexus_cold"] - med["nexus_cold_facts"]) / bare,
+            "median_cpu_s": med["nexus_cold_cpu"],
+            "cpu_ratio_to_bare": med["nexus_cold_cpu"] / bare_cpu,
         },
         {
             "variant": "bare LangGraph (replayed requests)",
@@ -247,6 +275,8 @@ async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -
             "facts_s": 0.0,
             "ratio_to_bare": 1.0,
             "ratio_without_facts": 1.0,
+            "median_cpu_s": bare_cpu,
+            "cpu_ratio_to_bare": 1.0,
         },
     ]
     return {
@@ -260,6 +290,11 @@ async def measure(runs: int, in_process: bool = False, gc_freeze: bool = True) -
             "p25": quartiles[0],
             "median": quartiles[1],
             "p75": quartiles[2],
+        },
+        "warm_cpu_ratio_per_round": {
+            "p25": cpu_quartiles[0],
+            "median": cpu_quartiles[1],
+            "p75": cpu_quartiles[2],
         },
         "meets_goal_warm": rows[0]["ratio_to_bare"] <= GOAL,
         "meets_goal_cold": rows[1]["ratio_to_bare"] <= GOAL,
@@ -283,15 +318,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"one improvement-loop iteration, mock at 0 ms ({report['mock_server']}), "
           f"median of {args.runs} runs")
     print_table(
-        ["variant", "median s", "facts s", "x bare", "x bare w/o facts"],
+        ["variant", "median s", "facts s", "x bare", "x bare w/o facts", "CPU s", "CPU x bare"],
         [
-            [r["variant"], r["median_s"], r["facts_s"], r["ratio_to_bare"], r["ratio_without_facts"]]
+            [
+                r["variant"],
+                r["median_s"],
+                r["facts_s"],
+                r["ratio_to_bare"],
+                r["ratio_without_facts"],
+                r["median_cpu_s"],
+                r["cpu_ratio_to_bare"],
+            ]
             for r in report["results"]
         ],
     )
     q = report["warm_ratio_per_round"]
     print(f"warm / bare within each round: p25 {q['p25']:.3f}  median {q['median']:.3f}  "
           f"p75 {q['p75']:.3f}")
+    c = report["warm_cpu_ratio_per_round"]
+    print(f"warm / bare CPU time within each round: p25 {c['p25']:.3f}  median {c['median']:.3f}  "
+          f"p75 {c['p75']:.3f}")
     print(f"goal: {report['goal']}  warm: {report['meets_goal_warm']}  "
           f"cold: {report['meets_goal_cold']}  cold w/o facts: {report['meets_goal_without_facts']}")
     print(f"wrote {write_result('overhead', report, args.out)}")

@@ -679,6 +679,9 @@ def _print_traces(nx: Nexus, run_id: str, step: str | None) -> None:
             f"\n=== {shown(event.step, 100)} ({shown(event.agent or '-', 100)}) "
             f"call {number} at {event.at}"
         )
+        earlier = detail.get("earlier_messages")
+        if isinstance(earlier, int) and earlier > 0:
+            typer.echo(f"--- ({earlier} earlier message(s), shown with the call before)")
         for message in detail.get("messages") or []:
             typer.echo(f"--- {shown(message.get('role'), 20)}")
             typer.echo(readable(message.get("content")))

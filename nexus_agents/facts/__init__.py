@@ -91,9 +91,16 @@ def facts_builder(kind: str) -> Callable[[Builder], Builder]:
     return register
 
 
+_loaded = False
+
+
 def _load_builtins() -> None:
+    global _loaded
+    if _loaded:  # import_module takes the import lock even for a loaded module
+        return
     for name in _BUILTIN_MODULES:
         importlib.import_module(f"nexus_agents.facts.{name}")
+    _loaded = True
 
 
 def builder_for(kind: str) -> Builder:

@@ -236,15 +236,24 @@ class OpenAIChatModel:
         self, request: ChatRequest, model: str, mode: FormatMode, attempts: list[int]
     ) -> ChatCompletion:
         import openai
+        from openai.types.chat import ChatCompletion
 
         kwargs = self._to_kwargs(request, model, mode)
         client = self._client()
+        # The body is plain JSON data already: posted as it is, it skips the SDK's walk
+        # over every message and schema node to coerce typed parameters (a millisecond
+        # of CPU per call); the response is parsed into a ChatCompletion as ``create`` does.
+        headers = kwargs.pop("extra_headers", None)
+        options: Any = {"headers": headers} if headers else {}
 
         async def attempt() -> ChatCompletion:
             attempts[0] += 1
             try:
                 async with self.limiter.slot():
-                    return await client.chat.completions.create(**kwargs)
+                    completion: ChatCompletion = await client.post(
+                        "/chat/completions", body=kwargs, cast_to=ChatCompletion, options=options
+                    )
+                    return completion
             except openai.APITimeoutError as exc:
                 raise TransientError(f"timed out after {self._timeout_s:g} s") from exc
             except openai.APIConnectionError as exc:

@@ -68,17 +68,9 @@ CHECKPOINT_CONNECTIONS = 4  # SQLite connections the checkpoints of concurrent r
 
 
 def _sqlite_saver_class() -> type[Any]:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from nexus_agents.runs.sqlite_saver import OneTripSqliteSaver
 
-    class SetupOnceSqliteSaver(AsyncSqliteSaver):
-        """LangGraph's saver without its per-call setup check: the tables are created once
-        when the connection opens, so reads and writes queue for the lock only once."""
-
-        async def setup(self) -> None:
-            if not self.is_setup:
-                await super().setup()
-
-    return SetupOnceSqliteSaver
+    return OneTripSqliteSaver
 
 
 def _sharded_saver(shards: list[Any]) -> Any:

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -257,6 +258,11 @@ class SqliteDatabase:
         self.conn = conn
         self._thread = thread
         self._closed = False
+        # writes queued by execute_soon and not yet taken by a flush on the thread
+        self._soon: list[tuple[str, tuple[Any, ...]]] = []
+        self._soon_lock = threading.Lock()
+        self._flush_queued = False  # a flush waits for the thread
+        self._flush_scheduled = False  # a hand-over waits for the end of the loop's turn
 
     @classmethod
     async def connect(cls, path: str | Path) -> SqliteDatabase:
@@ -271,17 +277,57 @@ class SqliteDatabase:
     async def _call(self, fn: Callable[[], _T]) -> _T:
         if self._closed:
             raise ValueError("no active connection: the run store was closed")
+        self._send_soon()  # queued writes go first
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         await self._call(lambda: self.conn.execute(sql, tuple(params)).close())
 
     def execute_soon(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Queue a write on the connection's thread without waiting for it."""
+        """Queue a write on the connection's thread without waiting for it.
+
+        Writes queued during one turn of the event loop go to the thread together, at the
+        end of that turn or before the next awaited call, whichever comes first: many
+        concurrent runs' events and usage rows then take one hop and one transaction."""
         if self._closed:
             raise ValueError("no active connection: the run store was closed")
-        future = self._thread.submit(lambda: self.conn.execute(sql, tuple(params)).close())
-        future.add_done_callback(_log_failure)
+        with self._soon_lock:
+            self._soon.append((sql, tuple(params)))
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._send_soon()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self._send_soon)
+
+    def _send_soon(self) -> None:
+        """Hand the queued writes to the thread (once: later ones join until it takes them)."""
+        self._flush_scheduled = False
+        with self._soon_lock:
+            if not self._soon or self._flush_queued:
+                return
+            self._flush_queued = True
+        self._thread.submit(self._flush_soon).add_done_callback(_log_failure)
+
+    def _flush_soon(self) -> None:
+        """On the connection's thread: write every queued statement in one transaction
+        (a statement that fails is logged and skipped; the others are kept)."""
+        with self._soon_lock:
+            batch, self._soon = self._soon, []
+            self._flush_queued = False
+        if len(batch) == 1:
+            self.conn.execute(*batch[0]).close()
+            return
+        with self.conn:
+            self.conn.execute("BEGIN")
+            for sql, params in batch:
+                try:
+                    self.conn.execute(sql, params).close()
+                except sqlite3.Error as exc:
+                    logger.warning("a queued run-store write failed: %s", exc)
 
     async def execute_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         def run() -> None:

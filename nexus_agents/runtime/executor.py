@@ -28,7 +28,7 @@ from nexus_agents.graphs.executor import ModelCall, StepContext, StepResult
 from nexus_agents.llm.call_record import UsageRecord
 from nexus_agents.llm.interface import ChatModel, ChatRequest, ChatResponse
 from nexus_agents.llm.pricing import PriceTable
-from nexus_agents.llm.trace import call_trace
+from nexus_agents.llm.trace import call_trace, shared_prefix
 from nexus_agents.periods import Period, parse_period
 from nexus_agents.runtime.agent_runner import AgentOutcome, run_agent
 from nexus_agents.runtime.budget import BudgetState, MeteredModel, RunBudget
@@ -254,9 +254,12 @@ class AgentExecutor:
             name: upstream_view(artifacts[name]) for name in step.inputs if name in artifacts
         }
 
+        traced: list[Any] = []  # the messages of the step's call before, for its trace
+
         async def record(
             req: ChatRequest, resp: ChatResponse | None, err: BaseException | None
         ) -> None:
+            nonlocal traced
             usage = resp.usage if resp is not None else None
             call = ModelCall(
                 agent=req.agent,
@@ -278,13 +281,16 @@ class AgentExecutor:
                     UsageRecord.of_call(call, run_id=ctx.run_id, step=ctx.step_id, agent=spec.slug),
                     wait=False,
                 )
-                # for `nexus runs trace`: what was sent and what came back
+                # for `nexus runs trace`: what was sent (the messages the step's call
+                # before did not already send) and what came back
+                earlier = shared_prefix(traced, req.messages)
+                traced = list(req.messages)
                 await store.add_event(
                     ctx.run_id,
                     ctx.step_id,
                     "model_call",
                     agent=req.agent,
-                    detail=call_trace(req, resp, err, self._secrets),
+                    detail=call_trace(req, resp, err, self._secrets, earlier=earlier),
                     wait=False,
                 )
 

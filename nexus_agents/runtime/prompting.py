@@ -14,7 +14,11 @@ add an attribute to one, or start a section of the prompt. Sizes are bounded
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
+from enum import Enum
 from typing import Any, Literal
 
 import orjson
@@ -100,7 +104,10 @@ def escape_untrusted(
 
 
 def _cleaned(value: Any, limit: int) -> Any:
-    """``value`` with every string (keys included) cut and normalised, for a JSON block."""
+    """``value`` with every string (keys included) cut and normalised, for a JSON block
+    (an enum member counts as its value, as it is serialised)."""
+    if isinstance(value, Enum):
+        value = value.value
     if isinstance(value, str):
         return normalise(cut(value, limit))
     if isinstance(value, dict):
@@ -114,13 +121,63 @@ def _cleaned(value: Any, limit: int) -> Any:
 
 def _json_block(value: Any, limit: int = DEFAULT_LIMITS.field_chars) -> str:
     """Compact JSON with sorted keys (the same facts always give the same bytes, and no
-    token is spent on indentation), every string bounded and escaped."""
+    token is spent on indentation), every string bounded and escaped.
+
+    Blocks of plain JSON data are kept by a digest of the data as given: the same facts or
+    upstream artifact, sent again (a later step, the next run of a period), is not cleaned
+    again. Anything else (models, dates, dataclasses, keys that are not strings) is
+    cleaned every time."""
+    key = _digest(value, limit)
+    if key is not None:
+        with _BLOCKS_LOCK:
+            block = _BLOCKS.get(key)
+            if block is not None:
+                _BLOCKS.move_to_end(key)
+                return block
     text = orjson.dumps(
         _cleaned(value, limit), default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
     )
     for raw, escaped in _JSON_ESCAPES.items():
         text = text.replace(raw, escaped)
-    return "```json\n" + text.decode() + "\n```"
+    block = "```json\n" + text.decode() + "\n```"
+    if key is not None and len(block) <= _BLOCK_CACHE_CHARS // 8:
+        with _BLOCKS_LOCK:
+            global _blocks_chars
+            if key not in _BLOCKS:
+                _BLOCKS[key] = block
+                _blocks_chars += len(block)
+            while _blocks_chars > _BLOCK_CACHE_CHARS:
+                _, dropped = _BLOCKS.popitem(last=False)
+                _blocks_chars -= len(dropped)
+    return block
+
+
+_BLOCK_CACHE_CHARS = 8_000_000  # cleaned blocks kept, in characters
+_BLOCKS: OrderedDict[tuple[bytes, int], str] = OrderedDict()
+_BLOCKS_LOCK = threading.Lock()
+_blocks_chars = 0
+# only JSON's own types count as plain data: everything else goes to ``_not_plain``
+_PLAIN = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _not_plain(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+def _digest(value: Any, limit: int) -> tuple[bytes, int] | None:
+    """A key for ``value`` as plain JSON data (dicts with string keys, lists, tuples,
+    strings, numbers, booleans, None; enum members and UUIDs serialise as the values they
+    are cleaned as), or None for anything else."""
+    try:
+        raw = orjson.dumps(value, default=_not_plain, option=_PLAIN)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return None
+    return hashlib.blake2b(raw, digest_size=20).digest(), limit
 
 
 def _fenced(docs: list[UntrustedText], limits: PromptLimits) -> list[str]:
