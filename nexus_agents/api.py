@@ -550,7 +550,8 @@ def default_runners(workspace: str | Path) -> tuple[JobRunner, QueuedRunner]:
     return jobs, runs
 
 
-async def _no_job_runner(*_args: object) -> object:  # pragma: no cover - never called
+async def _no_job_runner(job: CadenceJob, period: Period, thread_id: str) -> JobOutcome:
+    # pragma: no cover - an admin engine never runs jobs
     raise NexusError("this process only submits runs; it does not run jobs")
 
 

@@ -548,7 +548,7 @@ class ScheduleEngine:
         rows = DBOS.list_workflows(workflow_ids=[WORKFLOW_PREFIX + thread], load_input=True)
         if not rows or rows[0].name != QUEUED_WORKFLOW:
             return None
-        row = rows[0]
+        row: Any = rows[0]
         args = list((row.input or {}).get("args") or [{}])
         run = QueuedRun.model_validate(args[0])
         outcome = self._queued_outcome(row, run)
@@ -557,14 +557,14 @@ class ScheduleEngine:
             graph=run.graph,
             period=run.period,
             workflow_id=row.workflow_id,
-            status=outcome.status if outcome is not None else _DBOS_STATE.get(row.status, "queued"),
+            status=outcome.status if outcome is not None else _DBOS_STATE.get(str(row.status), "queued"),
             outcome=outcome,
         )
 
     def wait_submitted(self, thread: str) -> QueuedOutcome:
         """Block until the submitted run ``thread`` is done (a worker must be running)."""
         self._require_launched()
-        handle = DBOS.retrieve_workflow(WORKFLOW_PREFIX + thread)
+        handle: Any = DBOS.retrieve_workflow(WORKFLOW_PREFIX + thread)
         try:
             output = handle.get_result()
         except Exception as exc:
