@@ -90,12 +90,15 @@ def test_sqlite_submit_then_one_worker_runs_each_submission_once(
     ) as server:
         env = worker_env(None, server.base_url)
         nx = _nexus(demo_workspace, env)
-        first, second = _submit_all(nx, "sq", 2)
-        # the same submission again (same graph, period, inputs) is the same run
-        again = nx.submit(
-            "incident_response", {"alert": alert("sq", 0), "now": NOW}, unattended=True
-        )
-        nx.close_queue()
+        try:
+            first, second = (
+                nx.submit("incident_response", {"alert": alert("sq", n), "now": NOW}).run_id
+                for n in range(2)
+            )
+            # the same submission again (same graph, period, inputs) is the same run
+            again = nx.submit("incident_response", {"alert": alert("sq", 0), "now": NOW})
+        finally:
+            nx.close_queue()
         assert again.run_id == first and again.already_submitted
         assert again.status == "queued"
         # ... also from the command line
@@ -110,7 +113,6 @@ def test_sqlite_submit_then_one_worker_runs_each_submission_once(
             str(alert_file),
             "--input",
             json.dumps({"now": NOW}),
-            "--unattended",
         )
         assert cli.returncode == 0, cli.stderr
         assert f"already submitted: run {second}" in cli.stdout
@@ -133,7 +135,6 @@ def test_sqlite_submit_then_one_worker_runs_each_submission_once(
         str(alert_file),
         "--input",
         json.dumps({"now": NOW}),
-        "--unattended",
         "--wait",
     )
     assert done.returncode == 0, done.stderr
@@ -188,7 +189,7 @@ def test_postgres_one_worker_finishes_n_runs_exactly_once(
 def test_postgres_worker_killed_mid_run_other_worker_finishes_every_run_once(
     demo_workspace: Path, tmp_path: Path
 ) -> None:
-    runs_total, per_worker = 8, 2
+    runs_total, per_worker = 6, 2
     # the first 12 answers flow; later ones are held until the kill, so at the kill
     # every run being executed waits inside a model call
     author = GatedAuthor(open_for=12)
@@ -211,7 +212,9 @@ def test_postgres_worker_killed_mid_run_other_worker_finishes_every_run_once(
             )
             # both workers busy: one held model call per run being executed
             assert author.wait_held(2 * per_worker, timeout=WORKER_TIMEOUT_S), (
-                (tmp_path / "doomed.log").read_text()[-2000:]
+                f"{author.seen} requests, {author.held} held; "
+                + (tmp_path / "doomed.log").read_text()[-2000:]
+                + (tmp_path / "survivor.log").read_text()[-2000:]
             )
             at_kill = recorded(location)
             held_by_doomed = {
