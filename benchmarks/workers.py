@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -181,6 +182,8 @@ def measure(
             "PYTHONPATH": str(REPO),
         }
         logs = [tmp / f"worker-{workers}-{i}.log" for i in range(workers)]
+        load_before = os.getloadavg()[0]
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         procs = []
         for i, log in enumerate(logs):
@@ -197,6 +200,10 @@ def measure(
                 )
         codes = [proc.wait(timeout=WORKER_TIMEOUT_S) for proc in procs]
         wall = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        worker_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+            cpu_before.ru_utime + cpu_before.ru_stime
+        )
         calls = server.stats().requests - before
         summary = _store_summary(url)
     per_worker = [log.read_text().count("): succeeded in") for log in logs]
@@ -211,6 +218,9 @@ def measure(
         "expected_calls": sum(CALLS[s] for s in severities),
         "calls": calls,
         "statuses": summary["statuses"],
+        "worker_cpu_s": round(worker_cpu, 1),
+        "worker_cpu_ms_per_run": round(1000 * worker_cpu / runs, 1),
+        "machine_load_1min_before": round(load_before, 2),
     }
 
 

@@ -415,16 +415,21 @@ class Nexus:
 
     def wait_submitted(self, run_id: str) -> RunResult:
         """Block until a worker finished the submitted run ``run_id``; its result."""
-        outcome = self._queue_engine().wait_submitted(run_id)
-        if outcome.status == "busy" or (outcome.status == "failed" and outcome.attempts == 0):
-            raise NexusError(f"submitted run {run_id!r} was not executed: {outcome.error}")
-        return _sync(self.aresult(run_id))
+        return _sync(self.await_submitted(run_id))
 
     async def await_submitted(self, run_id: str) -> RunResult:
-        outcome = await asyncio.to_thread(self._queue_engine().wait_submitted, run_id)
-        if outcome.status == "busy" or (outcome.status == "failed" and outcome.attempts == 0):
-            raise NexusError(f"submitted run {run_id!r} was not executed: {outcome.error}")
-        return await self.aresult(run_id)
+        from nexus_agents.exceptions import UnknownNameError
+
+        # the engine's DBOS calls must not run on an event loop (it may launch here)
+        outcome = await asyncio.to_thread(lambda: self._queue_engine().wait_submitted(run_id))
+        try:
+            if outcome.status == "busy":
+                raise UnknownNameError("run", run_id)
+            return await self.aresult(run_id)
+        except UnknownNameError:
+            raise NexusError(
+                f"submitted run {run_id!r} was not executed ({outcome.status}): {outcome.error}"
+            ) from None
 
     def close_queue(self) -> None:
         """Disconnect from the run queue (if ``submit`` connected this Nexus to it)."""

@@ -81,7 +81,10 @@ def register(app: typer.Typer) -> None:
                     shown(f"{what}: run {sub.run_id} ({sub.graph}, {sub.period}): {sub.status}", 400)
                 )
                 if not wait:
-                    typer.echo(f"  wait for it with: nexus runs show {sub.run_id}")
+                    typer.echo(
+                        f"  a 'nexus worker' runs it; then: nexus runs show {sub.run_id}"
+                        " (or submit with --wait)"
+                    )
             if not wait:
                 return
             result = nx.wait_submitted(sub.run_id)
