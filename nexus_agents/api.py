@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from nexus_agents.runtime.agent_runner import AgentOutcome
     from nexus_agents.runtime.executor import AgentExecutor, ProgressListener
     from nexus_agents.runtime.lookahead import FactsLookahead
+    from nexus_agents.schedule.engine import ScheduleEngine
     from nexus_agents.schedule.jobs import CadenceJob, JobOutcome
+    from nexus_agents.schedule.queued import QueuedOutcome, QueuedRun, QueuedRunner, Submission
     from nexus_agents.schedule.runner import JobRunner
     from nexus_agents.tools.kpis import KPIReport
 
@@ -88,6 +90,7 @@ class Nexus:
         self.db_path = Path(db_path) if db_path else None
         self._shared: _SharedEngine | None = None
         self._alerts_in_flight: dict[str, InFlight] = {}  # alert key -> the run being started
+        self._queue: ScheduleEngine | None = None  # launched by submit, for this Nexus
 
     @classmethod
     def from_workspace(
@@ -209,11 +212,13 @@ class Nexus:
             yield engine
 
     async def aclose(self) -> None:
-        """Close the shared engine, if one is open, and the HTTP client of the model this
-        ``Nexus`` built (the next call opens new ones)."""
+        """Close the shared engine, if one is open, the run queue ``submit`` connected to,
+        and the HTTP client of the model this ``Nexus`` built (the next call opens new ones)."""
         shared, self._shared = self._shared, None
         if shared is not None:
             await shared.close()
+        if self._queue is not None:
+            await asyncio.to_thread(self.close_queue)
         await self._close_model()
 
     async def _close_model(self) -> None:
@@ -366,6 +371,104 @@ class Nexus:
 
         return await RunStore.open(database_location(self.config, db_path=self.db_path))
 
+    # ------------------------------------------------------------------ the run queue
+
+    def submit(
+        self,
+        graph: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        period: str | None = None,
+        thread_id: str | None = None,
+        unattended: bool = False,
+    ) -> Submission:
+        """Queue a run of ``graph`` for any ``nexus worker`` sharing this workspace's
+        database (PostgreSQL for several machines); returns at once with its run id.
+
+        The run id is ``thread_id``, or one derived from graph, period and inputs, so
+        submitting the same run twice queues it once (``already_submitted``). Wait for
+        it with ``wait_submitted``. Every string in ``inputs`` is cut as ``run`` does."""
+        from nexus_agents.exceptions import UnknownNameError
+        from nexus_agents.schedule.queued import QueuedRun, derived_thread_id
+
+        if graph not in self.specs or graph == "cadences":
+            raise UnknownNameError("graph", graph, [n for n in self.specs if n != "cadences"])
+        data = dict(cut_strings(dict(inputs or {})))
+        label = str(period or data.get("period") or self.default_period(graph).label)
+        parse_period(label)  # a bad label fails here, before anything is queued
+        data["period"] = label
+        run = QueuedRun(
+            graph=graph,
+            thread_id=thread_id or derived_thread_id(graph, label, data),
+            period=label,
+            inputs=data,
+            unattended=unattended,
+        )
+        return self._queue_engine().submit(run)
+
+    async def asubmit(self, graph: str, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> Submission:
+        return await asyncio.to_thread(self.submit, graph, inputs, **kwargs)
+
+    def submission(self, run_id: str) -> Submission | None:
+        """Where a submitted run stands (None: never submitted)."""
+        return self._queue_engine().submission(run_id)
+
+    def wait_submitted(self, run_id: str) -> RunResult:
+        """Block until a worker finished the submitted run ``run_id``; its result."""
+        return _sync(self.await_submitted(run_id))
+
+    async def await_submitted(self, run_id: str) -> RunResult:
+        from nexus_agents.exceptions import UnknownNameError
+
+        # the engine's DBOS calls must not run on an event loop (it may launch here)
+        outcome = await asyncio.to_thread(lambda: self._queue_engine().wait_submitted(run_id))
+        try:
+            if outcome.status == "busy":
+                raise UnknownNameError("run", run_id)
+            return await self.aresult(run_id)
+        except UnknownNameError:
+            raise NexusError(
+                f"submitted run {run_id!r} was not executed ({outcome.status}): {outcome.error}"
+            ) from None
+
+    def close_queue(self) -> None:
+        """Disconnect from the run queue (if ``submit`` connected this Nexus to it)."""
+        engine, self._queue = self._queue, None
+        if engine is not None:
+            engine.shutdown()
+
+    def _queue_engine(self) -> ScheduleEngine:
+        """The process's launched schedule engine (a worker's), else one for this Nexus."""
+        from nexus_agents.schedule.engine import ScheduleEngine, active_engine
+
+        found = active_engine()
+        if found is not None:
+            return found
+        engine = ScheduleEngine.from_config(self.config, _no_job_runner, role="admin")
+        engine.launch()
+        self._queue = engine
+        return engine
+
+    async def arun_queued(self, run: QueuedRun) -> QueuedOutcome:
+        """Execute one submitted run (a worker's job): start it, or resume it from its
+        last checkpoint when another worker died in the middle of it."""
+        from nexus_agents.schedule.queued import QueuedOutcome
+
+        result = await self.arun(
+            run.graph,
+            run.inputs,
+            period=run.period,
+            thread_id=run.thread_id,
+            unattended=run.unattended,
+        )
+        return QueuedOutcome(
+            run_id=result.run_id,
+            graph=result.graph,
+            status=result.status,
+            error=result.error,
+            finished_at=datetime.now(UTC),
+        )
+
     # ------------------------------------------------------------------ one agent
 
     async def aask(
@@ -441,6 +544,20 @@ def default_runner(workspace: str | Path) -> JobRunner:
     """The scheduler's job runner for ``workspace``: its ``Nexus.arun_job``."""
     runner: JobRunner = Nexus.from_workspace(Path(workspace)).arun_job
     return runner
+
+
+def default_runners(workspace: str | Path) -> tuple[JobRunner, QueuedRunner]:
+    """A worker's two runners (cadence jobs, submitted runs), on one ``Nexus`` so they
+    share its engine and model client."""
+    nx = Nexus.from_workspace(Path(workspace))
+    jobs: JobRunner = nx.arun_job
+    runs: QueuedRunner = nx.arun_queued
+    return jobs, runs
+
+
+async def _no_job_runner(job: CadenceJob, period: Period, thread_id: str) -> JobOutcome:
+    # pragma: no cover - an admin engine never runs jobs
+    raise NexusError("this process only submits runs; it does not run jobs")
 
 
 class _SharedEngine:

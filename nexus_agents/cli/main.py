@@ -24,7 +24,8 @@ from nexus_agents.cli._common import (
 
 # Modules under nexus_agents.cli that add commands; each defines register(app).
 _COMMAND_MODULES: tuple[str, ...] = (
-    "demo", "agents", "data", "runs", "actions", "schedule", "evals", "graphs", "doctor", "serve"
+    "demo", "agents", "data", "runs", "actions", "submit", "schedule", "evals", "graphs", "doctor",
+    "serve",
 )
 
 app = typer.Typer(

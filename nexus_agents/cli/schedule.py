@@ -1,4 +1,5 @@
-"""``nexus schedule list|sync|run`` and ``nexus worker``: the cadence calendar on DBOS."""
+"""``nexus schedule list|sync|run`` and ``nexus worker``: the cadence calendar and the
+run queue on DBOS."""
 
 from __future__ import annotations
 
@@ -26,10 +27,36 @@ def _engine(workspace: Path | None, *, role: str, worker_id: str | None = None) 
     from nexus_agents.schedule.engine import ScheduleEngine
 
     config = load_config(workspace_dir(workspace))
-    runner = default_runner(config.workspace) if role == "worker" or role == "run" else _no_runner
-    return ScheduleEngine.from_config(
-        config, runner, role="worker" if role == "worker" else "admin", worker_id=worker_id
+    runner = default_runner(config.workspace) if role == "run" else _no_runner
+    return ScheduleEngine.from_config(config, runner, role="admin", worker_id=worker_id)
+
+
+def _worker_engine(
+    workspace: Path | None, *, worker_id: str | None, queues: str, concurrency: int | None
+) -> ScheduleEngine:
+    """A worker: both runners on one Nexus, and a heartbeat in the run store so the
+    other workers can take over its runs if it dies."""
+    import os
+    import socket
+
+    from nexus_agents.api import default_runners
+    from nexus_agents.cli._common import workspace_dir
+    from nexus_agents.config import load_config
+    from nexus_agents.runs.presence import WorkerPresence
+    from nexus_agents.runs.store import database_location
+    from nexus_agents.schedule.calendar import load_calendar
+    from nexus_agents.schedule.engine import ScheduleEngine
+
+    config = load_config(workspace_dir(workspace))
+    if not worker_id and not load_calendar(config).worker_id_set:
+        worker_id = f"{socket.gethostname()}-{os.getpid()}"  # one per process by default
+    jobs, runs = default_runners(config.workspace)
+    extra: dict[str, object] = {} if concurrency is None else {"run_concurrency": concurrency}
+    engine = ScheduleEngine.from_config(
+        config, jobs, role="worker", worker_id=worker_id, run_runner=runs, queues=queues, **extra
     )
+    engine.presence = WorkerPresence(database_location(config), engine.executor_id)
+    return engine
 
 
 async def _no_runner(*_args: object) -> object:  # pragma: no cover - never called
@@ -143,7 +170,22 @@ def worker(
     worker_id: str | None = typer.Option(
         None,
         "--worker-id",
-        help="Stable id of this worker (reuse it after a restart; one per worker).",
+        help="Id of this worker, one per process (default: [schedule] worker_id, else"
+        " HOST-PID). Runs of a worker that died are taken over by any live worker.",
+    ),
+    queue: str = typer.Option(
+        "all",
+        "--queue",
+        metavar="all|runs|cadences",
+        help="What to serve: submitted runs (nexus submit), the cadence schedules, or both.",
+    ),
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        min=1,
+        max=256,
+        help="Submitted runs this worker executes at once (default: [schedule]"
+        " run_concurrency, else 8; stored with the queue, so all workers use the last value).",
     ),
     no_sync: bool = typer.Option(False, "--no-sync", help="Do not apply cadences.yaml on start."),
     drain: bool = typer.Option(False, "--drain", help="Catch up, run what is queued, then exit."),
@@ -157,10 +199,11 @@ def worker(
         help="json: one JSON object per line (env NEXUS_LOG_FORMAT).",
     ),
 ) -> None:
-    """Run the scheduler in the foreground: fire schedules, drain the queue (Ctrl-C stops).
+    """Run a worker in the foreground: fire schedules, execute submitted runs (Ctrl-C stops).
 
-    Logs each fire, attempt, retry (with its cause), skip and failure to stderr, with
-    job, period, run id and duration."""
+    Any number of workers may share one database (PostgreSQL across machines). Logs each
+    fire, attempt, retry (with its cause), skip, run and failure to stderr, with job,
+    period, run id and duration."""
 
     from nexus_agents._gc import freeze_startup_objects
     from nexus_agents.logging_setup import configure_logging
@@ -175,8 +218,12 @@ def worker(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if queue not in ("all", "runs", "cadences"):
+        raise typer.BadParameter("choose all, runs or cadences", param_hint="--queue")
     freeze_startup_objects()
-    engine = _engine(workspace, role="worker", worker_id=worker_id)
+    engine = _worker_engine(
+        workspace, worker_id=worker_id, queues=queue, concurrency=concurrency
+    )
     run_worker(engine, sync=not no_sync, until_idle=drain)
 
 

@@ -168,7 +168,7 @@ async def open_checkpointer(url: str) -> tuple[Any, Any]:
 
         saver = AsyncPostgresSaver(conn)
         # Its migrations are not safe to run from two processes at once.
-        await conn.execute("SELECT pg_advisory_lock(%s)", (_CHECKPOINT_LOCK,))
+        await _take_lock(conn, _CHECKPOINT_LOCK)
         try:
             await saver.setup()
         finally:
@@ -177,3 +177,27 @@ async def open_checkpointer(url: str) -> tuple[Any, Any]:
         await conn.close()
         raise
     return saver, conn
+
+
+LOCK_WAIT_S = 120.0
+
+
+async def _take_lock(conn: Any, key: int) -> None:
+    """Take a session advisory lock by trying, never by waiting in a statement: the
+    holder's migrations build indexes ``CONCURRENTLY``, which wait for every open
+    transaction to end, a blocked ``pg_advisory_lock`` call included (a deadlock when
+    several workers open the same new database at once)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOCK_WAIT_S
+    delay = 0.01
+    while True:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s) AS taken", (key,))
+        row = await cur.fetchone()
+        if row and (row["taken"] if isinstance(row, dict) else row[0]):
+            return
+        if loop.time() > deadline:
+            raise ConfigError(
+                f"PostgreSQL: another process kept the checkpoint set-up lock for {LOCK_WAIT_S:g} s"
+            )
+        await asyncio.sleep(delay)
+        delay = min(0.2, delay * 2)

@@ -7,6 +7,7 @@ the ``[schedule]`` section of ``nexus.toml``::
     [schedule]
     timezone = "Europe/Berlin"
     concurrency = 2
+    run_concurrency = 8   # submitted runs one worker executes at once
 
     [schedule.jobs.daily-metrics-snapshot]
     cron = "30 5 * * *"
@@ -29,6 +30,7 @@ from nexus_agents.exceptions import ConfigError, SpecError, UnknownNameError
 from nexus_agents.paths import shipped_dir
 from nexus_agents.schedule.cron import validate_cron, zone
 from nexus_agents.schedule.jobs import CadenceJob, CatchUp, RetryPolicy
+from nexus_agents.schedule.queued import DEFAULT_RUN_CONCURRENCY
 
 CADENCES_FILE = "cadences.yaml"
 
@@ -57,6 +59,7 @@ class ScheduleSettings(BaseModel):
 
     timezone: str | None = None
     concurrency: int | None = Field(default=None, ge=1, le=64)
+    run_concurrency: int | None = Field(default=None, ge=1, le=256)
     worker_id: str | None = Field(default=None, min_length=1, max_length=100)
     jobs: dict[str, JobOverride] = Field(default_factory=dict)
 
@@ -76,7 +79,9 @@ class Calendar(BaseModel):
     timezone: str = "UTC"
     queue: str = "nexus_cadence"
     concurrency: int = Field(default=2, ge=1, le=64)
+    run_concurrency: int = Field(default=DEFAULT_RUN_CONCURRENCY, ge=1, le=256)
     worker_id: str = "local"
+    worker_id_set: bool = False  # worker_id came from nexus.toml (not the default)
     jobs: tuple[CadenceJob, ...]
     source: str = CADENCES_FILE
 
@@ -210,7 +215,9 @@ def build_calendar(
         timezone=tz,
         queue=parsed.queue.name,
         concurrency=settings.concurrency or parsed.queue.concurrency,
+        run_concurrency=settings.run_concurrency or DEFAULT_RUN_CONCURRENCY,
         worker_id=settings.worker_id or "local",
+        worker_id_set=settings.worker_id is not None,
         jobs=tuple(final),
         source=source,
     )

@@ -10,8 +10,15 @@ How a period runs:
    attached to, never run again: across restarts, catch-up and several workers.
 3. The run workflow calls the ``JobRunner`` once per attempt, each attempt a recorded
    DBOS step, with durable backoff sleeps between failed attempts. A crash mid-attempt
-   is recovered by the next worker with the same worker id; the outcome (status,
-   run id, error, attempts) is the workflow's output.
+   is recovered by the next worker with the same worker id, or by any live worker once
+   the dead one's heartbeat is stale (``Presence``); the outcome (status, run id,
+   error, attempts) is the workflow's output.
+
+Submitted runs (``submit``): one *queued* workflow per run, id ``run:<thread id>``, on
+the ``nexus_runs`` queue that every worker listens to (at most ``run_concurrency`` at
+once per worker). Its one step calls the ``QueuedRunner`` (``Nexus.arun``: start, or
+resume from the run's last checkpoint), so a run whose worker died is finished by
+another without redoing its completed graph steps.
 
 Only one ``ScheduleEngine`` may be launched per process (DBOS is a process singleton).
 """
@@ -25,19 +32,29 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 from pydantic import BaseModel, ConfigDict
 
 from nexus_agents.config import NexusConfig
-from nexus_agents.exceptions import ConfigError, NexusError
+from nexus_agents.exceptions import ConfigError, NexusError, RunBusyError
 from nexus_agents.periods import Period, parse_period
 from nexus_agents.schedule.calendar import Calendar, load_calendar
 from nexus_agents.schedule.checks import CheckContext, CheckFn, resolve_check, run_check
 from nexus_agents.schedule.cron import next_fire, zone
 from nexus_agents.schedule.jobs import CadenceJob, JobOutcome, JobStatus, Trigger
 from nexus_agents.schedule.planner import Due, missed, period_for_fire, split_thread_id, thread_id
+from nexus_agents.schedule.queued import (
+    DEFAULT_RUN_CONCURRENCY,
+    RUNS_QUEUE,
+    WORKFLOW_PREFIX,
+    QueuedOutcome,
+    QueuedRun,
+    QueuedRunner,
+    QueuedStatus,
+    Submission,
+)
 from nexus_agents.schedule.runner import JobRunner
 
 APP_NAME = "nexus_agents"
@@ -46,11 +63,39 @@ APP_VERSION = "nexus-cadence-1"
 SCHEDULE_PREFIX = "nexus-"
 FIRE_WORKFLOW = "nexus_cadence_fire"
 RUN_WORKFLOW = "nexus_cadence_run"
+QUEUED_WORKFLOW = "nexus_queued_run"
+# a queued run whose lease another live process holds is tried again this often
+BUSY_RETRY_S = 5.0
+BUSY_ATTEMPTS = 36  # 3 minutes: past a dead remote worker's run lease (60 s)
+ERROR_ATTEMPTS = 3  # tries of a run whose execution raised (not one that failed)
+ERROR_RETRY_S = 2.0  # x the number of errors so far
 _ERROR_LIMIT = 2000
 # the worker's log: each fire, attempt, retry (with its cause), skip and final outcome
 logger = logging.getLogger(__name__)
 
 Role = Literal["worker", "admin"]
+QueueChoice = Literal["all", "runs", "cadences"]
+_DBOS_STATE: dict[str, QueuedStatus] = {
+    "ENQUEUED": "queued",
+    "PENDING": "running",
+    "ERROR": "failed",
+    "CANCELLED": "cancelled",
+    "MAX_RECOVERY_ATTEMPTS_EXCEEDED": "failed",
+}
+
+
+class Presence(Protocol):
+    """The workers' heartbeats (``nexus_agents.runs.presence.WorkerPresence``)."""
+
+    def register(self) -> None: ...
+
+    def heartbeat(self) -> None: ...
+
+    def dead(self, executor_ids: set[str]) -> list[str]: ...
+
+    def forget(self, executor_id: str) -> None: ...
+
+    def close(self, *, expire: bool = True) -> None: ...
 
 _active: ScheduleEngine | None = None
 
@@ -111,6 +156,11 @@ def _get_active() -> ScheduleEngine:
     return _active
 
 
+def active_engine() -> ScheduleEngine | None:
+    """The engine launched in this process, if any (DBOS allows one per process)."""
+    return _active
+
+
 @DBOS.workflow(name=FIRE_WORKFLOW)
 async def _fire_workflow(scheduled_at: datetime, context: dict[str, Any]) -> str | None:
     return await _get_active()._on_fire(str(context["job"]), scheduled_at)
@@ -121,11 +171,18 @@ async def _run_workflow(job_data: dict[str, Any], period_label: str, thread: str
     return await _get_active()._execute(job_data, period_label, thread)
 
 
+@DBOS.workflow(name=QUEUED_WORKFLOW)
+async def _queued_workflow(run_data: dict[str, Any]) -> dict[str, Any]:
+    return await _get_active()._execute_queued(run_data)
+
+
 class ScheduleEngine:
     """The cadence calendar on a DBOS system database.
 
     ``role="worker"`` dequeues and runs work and recovers its own unfinished runs (one
-    ``worker_id`` per worker process; a restarted worker must reuse it). ``role="admin"``
+    ``worker_id`` per worker process). With a ``presence`` it also recovers the runs of
+    any dead worker; without one, only a restart with the same id does. ``queues``
+    picks what a worker serves: submitted runs, cadences, or both. ``role="admin"``
     (CLI commands) gets a throw-away id, runs only what it starts itself and never
     recovers a worker's runs.
     """
@@ -141,9 +198,20 @@ class ScheduleEngine:
         checks: Mapping[str, CheckFn] | None = None,
         poll_interval_s: float = 1.0,
         clock: Callable[[], datetime] = _utcnow,
+        run_runner: QueuedRunner | None = None,
+        queues: QueueChoice = "all",
+        run_concurrency: int = DEFAULT_RUN_CONCURRENCY,
+        presence: Presence | None = None,
     ) -> None:
+        if run_concurrency < 1:
+            raise ConfigError(f"run concurrency must be at least 1, not {run_concurrency}")
         self.calendar = calendar
         self.runner = runner
+        self.run_runner = run_runner
+        self.queues = queues
+        self.run_concurrency = run_concurrency
+        self.presence = presence
+        self._recovered_at = 0.0
         self.workspace = workspace
         self.role = role
         self.checks = dict(checks or {})
@@ -168,6 +236,7 @@ class ScheduleEngine:
         calendar = load_calendar(config)
         if worker_id:
             calendar = calendar.model_copy(update={"worker_id": worker_id})
+        kwargs.setdefault("run_concurrency", calendar.run_concurrency)
         return cls(
             calendar,
             runner,
@@ -182,6 +251,14 @@ class ScheduleEngine:
     @property
     def fire_queue(self) -> str:
         return f"{self.calendar.queue}_fire"
+
+    @property
+    def listened(self) -> list[str]:
+        """The queues this process dequeues from (none for an admin)."""
+        if self.role != "worker":
+            return []
+        names = [] if self.queues == "runs" else [self.calendar.queue, self.fire_queue]
+        return names + ([RUNS_QUEUE] if self.queues != "cadences" else [])
 
     def launch(self) -> None:
         """Connect to (and migrate) the system database and start DBOS's threads."""
@@ -202,10 +279,12 @@ class ScheduleEngine:
         }
         _active = self
         try:
+            if self.presence is not None:
+                self.presence.register()  # before DBOS may dequeue anything
+            if RUNS_QUEUE in self.listened:
+                self._preset_run_queue(poll)
             DBOS(config=config)
-            DBOS.listen_queues(
-                [self.calendar.queue, self.fire_queue] if self.role == "worker" else []
-            )
+            DBOS.listen_queues(self.listened)
             DBOS.launch()
             DBOS.register_queue(
                 self.calendar.queue,
@@ -216,15 +295,48 @@ class ScheduleEngine:
             DBOS.register_queue(
                 self.fire_queue, polling_interval_sec=poll, on_conflict="always_update"
             )
+            # the per-worker limit is stored with the queue: the last worker started sets it
+            worker = self.role == "worker"
+            DBOS.register_queue(
+                RUNS_QUEUE,
+                worker_concurrency=self.run_concurrency if worker else None,
+                polling_interval_sec=poll,
+                on_conflict="always_update" if worker else "never_update",
+            )
         except Exception as exc:
             _active = None
             DBOS.destroy()
+            if self.presence is not None:
+                self.presence.close(expire=True)
             if isinstance(exc, NexusError):
                 raise
             raise NexusError(
                 f"schedule engine could not start: {type(exc).__name__}: {exc}"
             ) from exc
         self._launched = True
+
+    def _preset_run_queue(self, poll: float) -> None:
+        """Store this worker's run limit before DBOS starts: its first poll of the queue
+        reads the stored limit, which ``register_queue`` after the launch would be too
+        late for (the worker would take everything queued at once)."""
+        from dbos import DBOSClient
+
+        try:
+            client = DBOSClient(system_database_url=self._url, application_name=APP_NAME)
+        except Exception:
+            return  # the launch reports what is wrong with the database
+        try:
+            client.register_queue(
+                RUNS_QUEUE,
+                worker_concurrency=self.run_concurrency,
+                polling_interval_sec=poll,
+                on_conflict="always_update",
+                application_name=APP_NAME,
+            )
+        except Exception as exc:  # a new database without tables holds no stale limit either
+            logger.debug("run queue not preset: %s", exc)
+        finally:
+            client.destroy()
 
     def shutdown(self, wait_s: int = 0) -> None:
         """Stop DBOS; runs still going are recovered by the next worker with this id."""
@@ -235,6 +347,8 @@ class ScheduleEngine:
         self._launched = False
         if _active is self:
             _active = None
+        if self.presence is not None:
+            self.presence.close(expire=True)  # what is left unfinished is taken over now
 
     def __enter__(self) -> ScheduleEngine:
         self.launch()
@@ -394,16 +508,119 @@ class ScheduleEngine:
         return JobOutcome.model_validate(DBOS.retrieve_workflow(key).get_result())
 
     def busy(self) -> bool:
-        """Whether any fire or run is queued or running."""
+        """Whether any fire or run (cadence or submitted) is queued or running."""
         self._require_launched()
         rows = DBOS.list_workflows(
-            name=[RUN_WORKFLOW, FIRE_WORKFLOW],
+            name=[RUN_WORKFLOW, FIRE_WORKFLOW, QUEUED_WORKFLOW],
             status=["ENQUEUED", "PENDING"],
             limit=1,
             load_input=False,
             load_output=False,
         )
         return bool(rows)
+
+    # -- submitted runs ------------------------------------------------------------
+
+    def submit(self, run: QueuedRun) -> Submission:
+        """Queue ``run`` for any worker; a thread id queued before is not queued again."""
+        self._require_launched()
+        existing = self.submission(run.thread_id)
+        if existing is not None:
+            return existing.model_copy(update={"already_submitted": True})
+        queue = DBOS.retrieve_queue(RUNS_QUEUE)
+        assert queue is not None
+        with SetWorkflowID(run.workflow_id):
+            queue.enqueue(_queued_workflow, run.model_dump(mode="json"))
+        logger.info(
+            "run %s (%s, %s): queued",
+            run.thread_id,
+            run.graph,
+            run.period,
+            extra={"event": "submitted", "run_id": run.thread_id, "graph": run.graph},
+        )
+        found = self.submission(run.thread_id)
+        assert found is not None
+        return found
+
+    def submission(self, thread: str) -> Submission | None:
+        """Where the submitted run ``thread`` stands (None: never submitted)."""
+        self._require_launched()
+        rows = DBOS.list_workflows(workflow_ids=[WORKFLOW_PREFIX + thread], load_input=True)
+        if not rows or rows[0].name != QUEUED_WORKFLOW:
+            return None
+        row: Any = rows[0]
+        args = list((row.input or {}).get("args") or [{}])
+        run = QueuedRun.model_validate(args[0])
+        outcome = self._queued_outcome(row, run)
+        return Submission(
+            run_id=run.thread_id,
+            graph=run.graph,
+            period=run.period,
+            workflow_id=row.workflow_id,
+            status=outcome.status if outcome is not None else _DBOS_STATE.get(str(row.status), "queued"),
+            outcome=outcome,
+        )
+
+    def wait_submitted(self, thread: str) -> QueuedOutcome:
+        """Block until the submitted run ``thread`` is done (a worker must be running)."""
+        self._require_launched()
+        handle: Any = DBOS.retrieve_workflow(WORKFLOW_PREFIX + thread)
+        try:
+            output = handle.get_result()
+        except Exception as exc:
+            found = self.submission(thread)
+            if found is not None and found.outcome is not None:
+                return found.outcome
+            raise NexusError(f"submitted run {thread!r} ended without an outcome: {exc}") from exc
+        return QueuedOutcome.model_validate(output)
+
+    def _queued_outcome(self, row: Any, run: QueuedRun) -> QueuedOutcome | None:
+        if row.status == "SUCCESS" and isinstance(row.output, dict):
+            return QueuedOutcome.model_validate(row.output)
+        if row.status in ("ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
+            return QueuedOutcome(
+                run_id=run.thread_id,
+                graph=run.graph,
+                status=_DBOS_STATE[row.status],
+                error=None if row.error is None else str(row.error)[:_ERROR_LIMIT],
+            )
+        return None
+
+    # -- workers -------------------------------------------------------------------
+
+    def tick(self) -> list[str]:
+        """The worker loop's periodic work: renew this worker's heartbeat and hand the
+        unfinished runs of dead workers back to the queues; returns those workers' ids."""
+        if self.presence is None:
+            return []
+        self.presence.heartbeat()
+        now = time.monotonic()
+        if now - self._recovered_at < max(0.5, 2 * self.poll_interval_s):
+            return []
+        self._recovered_at = now
+        return self.recover_dead_workers()
+
+    def recover_dead_workers(self) -> list[str]:
+        """Put every running workflow of a dead worker back on its queue (any live worker
+        then continues it); the dead workers' ids."""
+        self._require_launched()
+        if self.presence is None:
+            return []
+        rows = DBOS.list_workflows(status="PENDING", load_input=False, load_output=False)
+        executors = {row.executor_id for row in rows if row.executor_id}
+        dead = self.presence.dead(executors)
+        for executor in dead:
+            # DBOS's own recovery for that executor id: PENDING -> ENQUEUED on its queue,
+            # once only (a second call finds the workflows no longer that executor's)
+            handles = DBOS._recover_pending_workflows([executor])
+            logger.warning(
+                "worker %s is gone: %d unfinished workflow(s) put back on their queue",
+                executor,
+                len(handles),
+                extra={"event": "recovered", "dead_worker": executor, "workflows": len(handles)},
+            )
+            self.presence.forget(executor)
+        return dead
 
     def job_rows(self, now: datetime | None = None) -> list[JobRow]:
         now = now or self.clock()
@@ -583,6 +800,70 @@ class ScheduleEngine:
                 extra=fields,
             )
         return outcome.model_dump(mode="json")
+
+    async def _execute_queued(self, run_data: dict[str, Any]) -> dict[str, Any]:
+        """Execute a submitted run: each try a recorded step (a finished try is never
+        repeated), tried again while another live process holds the run, and up to
+        ``ERROR_ATTEMPTS`` times when executing it raised (e.g. the database was out of
+        reach). A run that ran and failed is a result, not retried."""
+        run = QueuedRun.model_validate(run_data)
+        out: dict[str, Any] = {}
+        errors = 0
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            out = await DBOS.run_step_async({"name": f"run-{attempt}"}, self._queued_step, run_data)
+            out["attempts"] = attempt
+            raised = bool(out.pop("raised", False))
+            errors += raised
+            if out["status"] != "busy" and not (raised and errors < ERROR_ATTEMPTS):
+                return out
+            delay = BUSY_RETRY_S if out["status"] == "busy" else ERROR_RETRY_S * errors
+            logger.info(
+                "run %s: %s; trying again in %ss",
+                run.thread_id,
+                "executed by another process right now" if out["status"] == "busy" else out["error"],
+                delay,
+                extra={"event": "run_retry", "run_id": run.thread_id, "attempt": attempt},
+            )
+            await DBOS.sleep_async(delay)
+        return out
+
+    async def _queued_step(self, run_data: dict[str, Any]) -> dict[str, Any]:
+        run = QueuedRun.model_validate(run_data)
+        fields = {"run_id": run.thread_id, "graph": run.graph, "worker": self.executor_id}
+        if self.run_runner is None:
+            raise NexusError("this process has no runner for submitted runs")
+        started = time.perf_counter()
+        logger.info(
+            "run %s (%s): started", run.thread_id, run.graph, extra={"event": "run_started", **fields}
+        )
+        raised = False
+        try:
+            outcome = await self.run_runner(run)
+        except RunBusyError as exc:
+            outcome = QueuedOutcome(
+                run_id=run.thread_id, graph=run.graph, status="busy", error=str(exc)
+            )
+        except Exception as exc:  # a failing run must never stop the worker
+            text = f"{type(exc).__name__}: {exc}"[:_ERROR_LIMIT]
+            outcome = QueuedOutcome(
+                run_id=run.thread_id, graph=run.graph, status="failed", error=text
+            )
+            raised = True
+        outcome = outcome.model_copy(
+            update={"worker": self.executor_id, "finished_at": outcome.finished_at or self.clock()}
+        )
+        seconds = round(time.perf_counter() - started, 3)
+        logger.log(
+            logging.WARNING if outcome.status == "failed" else logging.INFO,
+            "run %s (%s): %s in %ss%s",
+            run.thread_id,
+            run.graph,
+            outcome.status,
+            seconds,
+            f": {outcome.error}" if outcome.error else "",
+            extra={"event": "run_" + outcome.status, "duration_s": seconds, **fields},
+        )
+        return {**outcome.model_dump(mode="json"), "raised": raised}
 
     # -- helpers -------------------------------------------------------------------
 

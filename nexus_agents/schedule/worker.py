@@ -53,7 +53,8 @@ def serve(
 
     engine.launch()
     try:
-        if sync:
+        cadences = engine.queues != "runs"
+        if sync and cadences:
             applied, removed = engine.sync()
             say(
                 f"synced {len(applied)} schedules" + (f", removed {removed}" if removed else ""),
@@ -61,15 +62,20 @@ def serve(
                 schedules=len(applied),
                 removed=removed,
             )
-        for item in engine.catch_up():
+        for item in engine.catch_up() if cadences else []:
             say(f"catching up {item.thread_id}", "catch_up", thread_id=item.thread_id)
+        for dead in engine.recover_dead_workers():
+            say(f"took over the unfinished runs of worker {dead}", "recovered", dead_worker=dead)
+        queues = [q for q in engine.listened if not q.endswith("_fire")]
         say(
-            f"worker {engine.executor_id} running (queue {engine.calendar.queue})",
+            f"worker {engine.executor_id} running (queue {', '.join(queues)})",
             "worker_started",
             worker_id=engine.executor_id,
-            queue=engine.calendar.queue,
+            queue=",".join(queues),
         )
         while not stop.wait(engine.poll_interval_s):
+            for dead in engine.tick():
+                say(f"took over the unfinished runs of worker {dead}", "recovered", dead_worker=dead)
             if until_idle and not engine.busy():
                 break
     finally:
