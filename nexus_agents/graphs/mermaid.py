@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from nexus_agents.graphs.flow import FlowWalker
 from nexus_agents.graphs.spec import (
     END,
     ActionStep,
@@ -27,7 +30,7 @@ def _label(text: str) -> str:
     return text.replace('"', "'")
 
 
-class _Drawer:
+class _Drawer(FlowWalker):
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.ends = False
@@ -53,7 +56,7 @@ class _Drawer:
         elif isinstance(step, ParallelStep):
             self.lines.append(f'    {nid}(["{_label(step.id)}<br/>parallel"])')
 
-    def edge(self, src: str, dst: str, label: str | None = None) -> None:
+    def edge(self, src: str, dst: str, label: str = "") -> None:
         if dst == END:
             self.ends = True
             dst_id = "END"
@@ -62,36 +65,12 @@ class _Drawer:
         arrow = f" -->|{_label(label)}| " if label else " --> "
         self.lines.append(f"    {_node_id(src)}{arrow}{dst_id}")
 
-    def block(self, steps: list[Step], cont: str) -> None:
-        for index, step in enumerate(steps):
-            self.node(step)
-            succ = step.next or (steps[index + 1].id if index + 1 < len(steps) else cont)
-            if isinstance(step, RouteStep):
-                if step.call:
-                    self.edge(step.id, succ, "call decides")
-                for label, target in step.cases.items():
-                    self.edge(step.id, target, label)
-                if step.default:
-                    self.edge(step.id, step.default, "default")
-            elif isinstance(step, LoopStep):
-                check = f"{step.id}.check"
-                self.lines.append(
-                    f'    {_node_id(check)}{{"{_label(step.until.value)} = {_label(str(step.until.equals))}?"}}'
-                )
-                self.edge(step.id, step.body[0].id)
-                self.block(step.body, check)
-                self.edge(check, succ, "yes")
-                self.edge(check, step.body[0].id, f"retry (≤ {step.max_attempts})")
-                self.edge(check, step.on_exhausted or succ, "exhausted")
-            elif isinstance(step, ParallelStep):
-                join = f"{step.id}.join"
-                self.lines.append(f"    {_node_id(join)}((join))")
-                for branch in step.branches:
-                    self.edge(step.id, branch[0].id)
-                    self.block(branch, join)
-                self.edge(join, succ)
-            else:
-                self.edge(step.id, succ)
+    def extra(self, node_id: str, kind: Literal["check", "join"], step: LoopStep | ParallelStep) -> None:
+        if isinstance(step, LoopStep):
+            until = f"{_label(step.until.value)} = {_label(str(step.until.equals))}?"
+            self.lines.append(f'    {_node_id(node_id)}{{"{until}"}}')
+        else:
+            self.lines.append(f"    {_node_id(node_id)}((join))")
 
 
 def to_mermaid(spec: GraphSpec) -> str:

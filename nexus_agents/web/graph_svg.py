@@ -9,7 +9,9 @@ here; the template writes the SVG and escapes every label.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+from nexus_agents.graphs.flow import FlowWalker
 from nexus_agents.graphs.spec import (
     END,
     ActionStep,
@@ -69,7 +71,7 @@ def _short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
-class _Walker:
+class _Walker(FlowWalker):
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
@@ -97,35 +99,9 @@ class _Walker:
     def edge(self, src: str, dst: str, label: str = "") -> None:
         self.edges.append(Edge(src, dst, label))
 
-    def block(self, steps: list[Step], cont: str) -> None:
-        for index, step in enumerate(steps):
-            self.node(step)
-            succ = step.next or (steps[index + 1].id if index + 1 < len(steps) else cont)
-            if isinstance(step, RouteStep):
-                if step.call:
-                    self.edge(step.id, succ, "call decides")
-                for label, target in step.cases.items():
-                    self.edge(step.id, target, label)
-                if step.default:
-                    self.edge(step.id, step.default, "default")
-            elif isinstance(step, LoopStep):
-                check = f"{step.id}.check"
-                self.nodes[check] = Node(check, _short(f"{step.until.value}?"), "", "check")
-                self.edge(step.id, step.body[0].id)
-                self.block(step.body, check)
-                self.edge(check, succ, "yes")
-                self.edge(check, step.body[0].id, "retry")
-                if step.on_exhausted:
-                    self.edge(check, step.on_exhausted, "exhausted")
-            elif isinstance(step, ParallelStep):
-                join = f"{step.id}.join"
-                self.nodes[join] = Node(join, "join", "", "join")
-                for branch in step.branches:
-                    self.edge(step.id, branch[0].id)
-                    self.block(branch, join)
-                self.edge(join, succ)
-            else:
-                self.edge(step.id, succ)
+    def extra(self, node_id: str, kind: Literal["check", "join"], step: LoopStep | ParallelStep) -> None:
+        label = _short(f"{step.until.value}?") if isinstance(step, LoopStep) else "join"
+        self.nodes[node_id] = Node(node_id, label, "", kind)
 
 
 def _back_edges(order: list[str], edges: list[Edge]) -> None:
