@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from nexus_agents.artifacts.facts import KpiValue
 from nexus_agents.kpi_catalog import Comparator, KpiSpec
 from nexus_agents.periods import Period
+from nexus_agents.tools.kpis.arithmetic import percent
 
 if TYPE_CHECKING:
     import duckdb
@@ -196,6 +197,26 @@ class KPIContext:
             sample_size=sample_size,
             detail=detail,
             breakdown=groups,
+        )
+
+    def share(
+        self,
+        kpi: KPIDefinition,
+        part: int,
+        whole: int,
+        *,
+        detail: str,
+        breakdown: list[KPIGroup] | None = None,
+    ) -> KPIResult:
+        """A percentage KPI: ``part`` of ``whole``, the sample being the whole."""
+        return self.result(
+            kpi,
+            percent(part, whole),
+            numerator=part,
+            denominator=whole,
+            sample_size=whole,
+            detail=detail,
+            breakdown=breakdown,
         )
 
 

@@ -63,15 +63,7 @@ def uptime(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
     detail = "no checks in period" if total == 0 else f"{total - ok} failed checks"
     if worst is not None and len(groups) > 1:
         detail += f"; lowest: {worst.group} {worst.value:.3f}%"
-    return ctx.result(
-        kpi,
-        percent(ok, total),
-        numerator=ok,
-        denominator=total,
-        sample_size=total,
-        detail=detail,
-        breakdown=groups,
-    )
+    return ctx.share(kpi, ok, total, detail=detail, breakdown=groups)
 
 
 def mttr(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
@@ -149,15 +141,7 @@ def activation_rate(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
     ).fetchall()
     signups, activated, groups = _ratio_groups(rows)
     detail = "no sign-ups in period" if signups == 0 else f"{activated} of {signups} activated"
-    return ctx.result(
-        kpi,
-        percent(activated, signups),
-        numerator=activated,
-        denominator=signups,
-        sample_size=signups,
-        detail=detail,
-        breakdown=groups,
-    )
+    return ctx.share(kpi, activated, signups, detail=detail, breakdown=groups)
 
 
 def _retention(ctx: KPIContext, kpi: KPIDefinition, days: int) -> KPIResult:
@@ -196,14 +180,7 @@ def _retention(ctx: KPIContext, kpi: KPIDefinition, days: int) -> KPIResult:
         if too_recent:
             detail += f"; {too_recent} not counted yet (day {days} after the cut-off)"
         detail += f"; {cut}"
-    return ctx.result(
-        kpi,
-        percent(retained, eligible),
-        numerator=retained,
-        denominator=eligible,
-        sample_size=eligible,
-        detail=detail,
-    )
+    return ctx.share(kpi, retained, eligible, detail=detail)
 
 
 def retention_d7(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
@@ -343,15 +320,7 @@ def support_first_response_sla(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult
     )
     if pending:
         detail += f"; {pending} unanswered ticket(s) still within 4 h not counted"
-    return ctx.result(
-        kpi,
-        percent(on_time, counted),
-        numerator=on_time,
-        denominator=counted,
-        sample_size=counted,
-        detail=detail,
-        breakdown=groups,
-    )
+    return ctx.share(kpi, on_time, counted, detail=detail, breakdown=groups)
 
 
 def support_resolution_time(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
@@ -397,15 +366,7 @@ def regulatory_adherence(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
         if applicable == 0
         else f"{applicable - compliant} not compliant, {overdue} overdue"
     )
-    return ctx.result(
-        kpi,
-        percent(compliant, applicable),
-        numerator=compliant,
-        denominator=applicable,
-        sample_size=applicable,
-        detail=detail,
-        breakdown=groups,
-    )
+    return ctx.share(kpi, compliant, applicable, detail=detail, breakdown=groups)
 
 
 def deployment_frequency(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
