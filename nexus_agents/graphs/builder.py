@@ -349,6 +349,11 @@ def _target(step_id: str | None) -> str:
     return LG_END if step_id in (None, END) else str(step_id)
 
 
+def node_name(step_id: str) -> str:
+    """The Python name a step's node callable carries (LangGraph shows it in errors)."""
+    return f"node_{step_id.replace('.', '_')}"
+
+
 class _Decided:
     """A leaf's node followed, in the same super-step, by the route or loop decision
     after it: the decision sees the state as the next super-step will see it.
@@ -364,7 +369,7 @@ class _Decided:
         self.node = node
         self.run = run
         self.decide = decide
-        self.__name__ = f"node_{node.replace('.', '_')}"
+        self.__name__ = node_name(node)
 
     async def __call__(
         self, state: dict[str, Any], config: RunnableConfig, runtime: Runtime[RunContext]

@@ -33,7 +33,7 @@ from langgraph.types import Command, interrupt
 import nexus_agents.tracing as tracing
 from nexus_agents.actions.base import ActionRequest, dispatch
 from nexus_agents.graphs.approvals import check_decision, request_for, timeout_decision
-from nexus_agents.graphs.builder import LeafStep, Node, NodeBody, build_graph
+from nexus_agents.graphs.builder import LeafStep, Node, NodeBody, build_graph, node_name
 from nexus_agents.graphs.errors import StepFailedError
 from nexus_agents.graphs.executor import RunContext, StepContext, StepExecutor, StepResult
 from nexus_agents.graphs.spec import (
@@ -105,7 +105,7 @@ class _Node:
         self.kind = kind
         self.agent = agent
         self.body = body
-        self.__name__ = f"node_{node.replace('.', '_')}"
+        self.__name__ = node_name(node)
 
     async def __call__(
         self, state: dict[str, Any], config: RunnableConfig, runtime: Runtime[RunContext]
