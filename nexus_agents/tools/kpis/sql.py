@@ -301,20 +301,9 @@ def support_first_response_sla(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult
         "FROM t GROUP BY p ORDER BY p",
         {"limit": limit, "asof": ctx.as_of, "start": ctx.window[0], "end": ctx.window[1]},  # type: ignore[arg-type]
     ).fetchall()
-    counted = sum(int(r[1]) for r in rows)
-    on_time = sum(int(r[2]) for r in rows)
+    # a priority with only unanswered tickets still in time has nothing counted yet
+    counted, on_time, groups = _ratio_groups([r for r in rows if r[1]])
     pending = sum(int(r[3]) for r in rows)
-    groups = [
-        KPIGroup(
-            group=r[0],
-            value=percent(r[2], r[1]),
-            numerator=r[2],
-            denominator=r[1],
-            sample_size=int(r[1]),
-        )
-        for r in rows
-        if r[1]
-    ]
     detail = (
         "no tickets in period" if counted == 0 else f"{counted - on_time} breach(es) of {counted}"
     )
@@ -348,19 +337,8 @@ def regulatory_adherence(ctx: KPIContext, kpi: KPIDefinition) -> KPIResult:
         "FROM compliance WHERE applicable GROUP BY framework ORDER BY framework",
         [today],
     ).fetchall()
-    applicable = sum(int(r[1]) for r in rows)
-    compliant = sum(int(r[2]) for r in rows)
+    applicable, compliant, groups = _ratio_groups(rows)
     overdue = sum(int(r[3]) for r in rows)
-    groups = [
-        KPIGroup(
-            group=r[0],
-            value=percent(r[2], r[1]),
-            numerator=r[2],
-            denominator=r[1],
-            sample_size=int(r[1]),
-        )
-        for r in rows
-    ]
     detail = (
         "no applicable controls"
         if applicable == 0
