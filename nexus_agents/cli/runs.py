@@ -473,7 +473,8 @@ def register(app: typer.Typer) -> None:
                 records = await store.list_runs(
                     job=job, graph=_ALIASES.get(graph or "", graph), limit=limit
                 )
-                return [(r, await store.usage_totals(r.run_id)) for r in records]
+                totals = await store.usage_totals_for([r.run_id for r in records])
+                return [(r, totals[r.run_id]) for r in records]
 
         found = asyncio.run(rows())
         table = Table(title=f"{len(found)} runs")

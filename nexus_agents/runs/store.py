@@ -707,16 +707,31 @@ class RunStore:
         return [UsageRecord.model_validate(r) for r in rows]
 
     async def usage_totals(self, run_id: str) -> dict[str, float]:
-        row = await self.db.fetchone(
-            "SELECT COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
-            " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
-            " COALESCE(SUM(total_tokens), 0) AS total_tokens,"
-            " COALESCE(SUM(cost_usd), 0) AS cost_usd FROM usage WHERE run_id = ?",
-            (run_id,),
-        )
-        assert row is not None
-        # PostgreSQL sums integers as NUMERIC (Decimal): give plain ints and a float cost.
-        return {k: float(v) if k == "cost_usd" else int(v) for k, v in row.items()}
+        return (await self.usage_totals_for([run_id]))[run_id]
+
+    async def usage_totals_for(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """``usage_totals`` of many runs (a run list's cost column) in one query per 500."""
+        totals: dict[str, dict[str, float]] = {
+            run_id: {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+                     "total_tokens": 0, "cost_usd": 0.0}
+            for run_id in run_ids
+        }
+        ids = list(totals)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = await self.db.fetchall(
+                "SELECT run_id, COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
+                " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
+                " COALESCE(SUM(total_tokens), 0) AS total_tokens,"
+                " COALESCE(SUM(cost_usd), 0) AS cost_usd FROM usage"
+                f" WHERE run_id IN ({', '.join('?' * len(chunk))}) GROUP BY run_id",
+                chunk,
+            )
+            for row in rows:
+                run_id = row.pop("run_id")
+                # PostgreSQL sums integers as NUMERIC (Decimal): plain ints and a float cost
+                totals[run_id] = {k: float(v) if k == "cost_usd" else int(v) for k, v in row.items()}
+        return totals
 
     # ------------------------------------------------------------------ artifacts
 

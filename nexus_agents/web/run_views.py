@@ -143,8 +143,9 @@ async def run_rows(
         if period:
             records = [r for r in records if (r.period or "") == period][:limit]
         rows = []
+        totals = await store.usage_totals_for([r.run_id for r in records])
         for r in records:
-            usage = await store.usage_totals(r.run_id)
+            usage = totals[r.run_id]
             rows.append(
                 RunRow(
                     run_id=r.run_id,

@@ -80,6 +80,9 @@ async def check_latest_artifact_and_usage_totals(open_store: OpenStore) -> None:
         assert abs(totals["cost_usd"] - 0.35) < 1e-12  # stored at double precision
         assert [u.total_tokens for u in await store.usage_for("r1")] == [100, 250]
         assert (await store.usage_totals("r2"))["calls"] == 0
+        many = await store.usage_totals_for(["r2", "r1", "unknown"])
+        assert many["r1"] == totals and many["r2"]["calls"] == 0 and many["unknown"]["cost_usd"] == 0.0
+        assert list(many) == ["r2", "r1", "unknown"]
 
 
 async def check_events_in_order_with_detail(open_store: OpenStore) -> None:
