@@ -72,8 +72,7 @@ def _thread_id(base: str, generation: int) -> str:
 
 
 async def _closed(store: RunStore, run_id: str) -> bool:
-    events = await store.events_for(run_id)
-    return any(e.step == CLOSED_STEP and e.event == CLOSED_EVENT for e in events)
+    return any(e.step == CLOSED_STEP for e in await store.events_named(run_id, CLOSED_EVENT))
 
 
 async def open_incident(store: RunStore, base: str) -> tuple[RunRecord | None, str]:
