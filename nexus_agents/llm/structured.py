@@ -142,7 +142,9 @@ async def run_structured(
             agent=agent,
         )
         try:
-            response = await _complete(model, request)
+            with (span := tracing.chat_span(request, model.default_model)):
+                response = await model.complete(request)
+                span.response(response)
         except ModelError as exc:
             exc.usage, exc.calls = usage, calls + 1  # spent so far, the failed call counted
             raise
@@ -211,17 +213,6 @@ async def run_structured(
             usage=usage,
             calls=calls,
         )
-
-
-async def _complete(model: ChatModel, request: ChatRequest) -> ChatResponse:
-    """``model.complete(request)`` inside a ``chat`` span when tracing is on."""
-    span = tracing.chat_span(request, model.default_model)
-    if not span:
-        return await model.complete(request)
-    with span:
-        response = await model.complete(request)
-        span.response(response)
-        return response
 
 
 def run_structured_sync(model: ChatModel, **kwargs: Any) -> StructuredResult[Any]:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import Spans, traced
 from opentelemetry.trace import StatusCode
+from otel_spans import Spans, traced
 from pydantic import BaseModel
 
 import nexus_agents.tracing as tracing

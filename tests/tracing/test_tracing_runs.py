@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import Spans
 from opentelemetry.trace import SpanKind, StatusCode
+from otel_spans import Spans
 
 from nexus_agents.api import Nexus
 from nexus_agents.testing import MockLLMServer
