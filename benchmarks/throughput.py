@@ -35,7 +35,8 @@ variants N times and reports medians.
 
 ``--store-probe`` times every RunStore coroutine and checkpointer write of the nexus
 variant and counts 'database is locked' errors (off by default: the wrappers cost CPU).
-``--profile FILE`` writes a cProfile of the nexus variant's event-loop thread.
+``--profile FILE`` writes a cProfile of the nexus variant's event-loop thread,
+``--profile-bare FILE`` one of the bare variant's.
 
 After the warm-up the process freezes its start-up objects out of full garbage
 collections, as ``nexus run``, ``nexus demo`` and the scheduler worker do
@@ -394,6 +395,7 @@ async def measure(
     gc_freeze: bool = True,
     store_probe: bool = False,
     profile: Path | None = None,
+    profile_bare: Path | None = None,
 ) -> dict[str, Any]:
     import httpx
     import openai
@@ -477,12 +479,13 @@ async def measure(
                         )
                         # bare
                         before = b_srv.stats().requests
-                        results, wall, cpu, split = await timed_gather(
-                            [
-                                bare_run(graph, alert(base + n, s), f"bare-{r}-{n}")
-                                for n, s in enumerate(severities)
-                            ]
-                        )
+                        with _profiler(profile_bare if r == 0 else None):
+                            results, wall, cpu, split = await timed_gather(
+                                [
+                                    bare_run(graph, alert(base + n, s), f"bare-{r}-{n}")
+                                    for n, s in enumerate(severities)
+                                ]
+                            )
                         stats = b_srv.stats()
                         bare_rounds.append(
                             phase(
@@ -582,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--store-probe", action="store_true")
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--profile-bare", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
     add_setup_options(parser)
     args = parser.parse_args(argv)
@@ -598,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
             gc_freeze=not args.no_gc_freeze,
             store_probe=args.store_probe,
             profile=args.profile,
+            profile_bare=args.profile_bare,
         )
     )
     print(

@@ -181,24 +181,53 @@ class OpenAIChatModel:
     # -- the call ---------------------------------------------------------------------
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
+        import openai
+        from openai.types.chat import ChatCompletion
+
         model = request.model or self._model
-        mode: FormatMode = "none"
+        asked: FormatMode = "none"
         if request.response_format is not None:
-            mode = "json_object" if model in self.json_object_models else "json_schema"
+            asked = "json_object" if model in self.json_object_models else "json_schema"
+        mode = asked
         started = time.perf_counter()
-        attempts = [0]  # HTTP requests sent, across retries and the json_object fallback
+        attempts = 0  # HTTP requests sent, across retries and the json_object fallback
+        rejected: list[_BadRequest] = []  # the server's refusal of json_schema, if it refused
+        client = self._client()
+        options: Any = {"headers": {AGENT_HEADER: request.agent}} if request.agent else {}
+
+        async def attempt() -> ChatCompletion:
+            nonlocal attempts, mode
+            while True:
+                attempts += 1
+                # The body is plain JSON data already: posted as it is, it skips the SDK's
+                # walk over every message and schema node to coerce typed parameters (a
+                # millisecond of CPU per call); the response is parsed into a
+                # ChatCompletion as ``create`` does.
+                body = self._to_kwargs(request, model, mode)
+                try:
+                    async with self.limiter.slot():
+                        completion: ChatCompletion = await client.post(
+                            "/chat/completions", body=body, cast_to=ChatCompletion, options=options
+                        )
+                        return completion
+                except openai.OpenAIError as exc:
+                    error = self._failure(exc, mode)
+                    refused = isinstance(error, _BadRequest) and error.format_rejected
+                    if not refused or mode != "json_schema":
+                        raise error from exc
+                # Some servers (older proxies, vLLM, llama.cpp builds) reject json_schema:
+                # the same call again at once with json_object.
+                rejected.append(error)
+                mode = "json_object"
+
         try:
             try:
-                completion = await self._send(request, model, mode, attempts)
-            except _BadRequest as first:
-                if mode != "json_schema" or not first.format_rejected:
-                    raise
-                # Some servers (older proxies, vLLM, llama.cpp builds) reject json_schema.
-                try:
-                    completion = await self._send(request, model, "json_object", attempts)
-                except (_BadRequest, RetriesExhausted):
-                    raise first from None
-                mode = "json_object"
+                completion, _ = await self.retry.run(attempt)
+            except (_BadRequest, RetriesExhausted):
+                if rejected:
+                    raise rejected[0] from None  # the fallback failed too: the first reason
+                raise
+            if rejected:
                 self.json_object_models.add(model)
             response, priced = self._to_response(
                 completion, model, _ms_since(started), request.agent
@@ -211,10 +240,10 @@ class OpenAIChatModel:
                     model=model,
                     status="error",
                     latency_ms=_ms_since(started),
-                    attempts=attempts[0],
+                    attempts=attempts,
                     http_status=error.status,
                     error=str(error),
-                    response_format=mode,
+                    response_format=asked,
                 )
             )
             raise error from None
@@ -225,59 +254,35 @@ class OpenAIChatModel:
                 status="ok",
                 usage=response.usage,
                 latency_ms=response.usage.latency_ms,
-                attempts=attempts[0],
+                attempts=attempts,
                 priced=priced,
                 response_format=mode,
             )
         )
         return response
 
-    async def _send(
-        self, request: ChatRequest, model: str, mode: FormatMode, attempts: list[int]
-    ) -> ChatCompletion:
+    def _failure(self, exc: Exception, mode: FormatMode) -> Exception:
+        """What a failed request means: worth a retry (``TransientError``) or not."""
         import openai
-        from openai.types.chat import ChatCompletion
 
-        kwargs = self._to_kwargs(request, model, mode)
-        client = self._client()
-        # The body is plain JSON data already: posted as it is, it skips the SDK's walk
-        # over every message and schema node to coerce typed parameters (a millisecond
-        # of CPU per call); the response is parsed into a ChatCompletion as ``create`` does.
-        headers = kwargs.pop("extra_headers", None)
-        options: Any = {"headers": headers} if headers else {}
-
-        async def attempt() -> ChatCompletion:
-            attempts[0] += 1
-            try:
-                async with self.limiter.slot():
-                    completion: ChatCompletion = await client.post(
-                        "/chat/completions", body=kwargs, cast_to=ChatCompletion, options=options
-                    )
-                    return completion
-            except openai.APITimeoutError as exc:
-                raise TransientError(f"timed out after {self._timeout_s:g} s") from exc
-            except openai.APIConnectionError as exc:
-                where = _safe_url(self._base_url) or "the OpenAI API"
-                raise TransientError(f"connection to {where} failed ({_cause_name(exc)})") from exc
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                detail = self._redact(_detail(exc))
-                if mode == "json_schema" and _NAMES_FORMAT.search(detail):
-                    # not worth a retry: the fallback to json_object follows at once
-                    raise _BadRequest(
-                        f"HTTP {status}: {detail}", status, format_rejected=True
-                    ) from exc
-                if status in (408, 429) or status >= 500:
-                    retry_after = parse_retry_after(exc.response.headers)
-                    raise TransientError(
-                        f"HTTP {status}: {detail}", status=status, retry_after_s=retry_after
-                    ) from exc
-                raise _BadRequest(f"HTTP {status}: {detail}", status) from exc
-            except openai.OpenAIError as exc:
-                raise _BadRequest(self._redact(str(exc)), None) from exc
-
-        result, _ = await self.retry.run(attempt)
-        return result
+        if isinstance(exc, openai.APITimeoutError):
+            return TransientError(f"timed out after {self._timeout_s:g} s")
+        if isinstance(exc, openai.APIConnectionError):
+            where = _safe_url(self._base_url) or "the OpenAI API"
+            return TransientError(f"connection to {where} failed ({_cause_name(exc)})")
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            detail = self._redact(_detail(exc))
+            if mode == "json_schema" and _NAMES_FORMAT.search(detail):
+                # not worth a retry: the fallback to json_object follows at once
+                return _BadRequest(f"HTTP {status}: {detail}", status, format_rejected=True)
+            if status in (408, 429) or status >= 500:
+                retry_after = parse_retry_after(exc.response.headers)
+                return TransientError(
+                    f"HTTP {status}: {detail}", status=status, retry_after_s=retry_after
+                )
+            return _BadRequest(f"HTTP {status}: {detail}", status)
+        return _BadRequest(self._redact(str(exc)), None)
 
     # -- mapping ----------------------------------------------------------------------
 
@@ -309,9 +314,6 @@ class OpenAIChatModel:
             kwargs["temperature"] = request.temperature
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
-        if request.agent:
-            # Lets recorders and replayers attribute a call to its agent; servers ignore it.
-            kwargs["extra_headers"] = {AGENT_HEADER: request.agent}
         return kwargs
 
     def _to_response(
