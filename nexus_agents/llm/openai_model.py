@@ -212,8 +212,9 @@ class OpenAIChatModel:
                         return completion
                 except openai.OpenAIError as exc:
                     error = self._failure(exc, mode)
-                    refused = isinstance(error, _BadRequest) and error.format_rejected
-                    if not refused or mode != "json_schema":
+                    if not isinstance(error, _BadRequest) or not error.format_rejected:
+                        raise error from exc
+                    if mode != "json_schema":
                         raise error from exc
                 # Some servers (older proxies, vLLM, llama.cpp builds) reject json_schema:
                 # the same call again at once with json_object.

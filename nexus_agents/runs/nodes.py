@@ -72,7 +72,7 @@ class RunNodes:
 
     def leaf(self, step: LeafStep, spec: GraphSpec, loop: LoopStep | None) -> Node:
         if isinstance(step, AgentStep):
-            return _Node(step.id, "agent", step.agent, _agent(step, loop, self.executor))
+            return _Node(step.id, "agent", step.agent, None, (step, loop, self.executor))
         if isinstance(step, CallStep):
             fn = resolve_step_function(spec, step.id, step.function)
             return _Node(step.id, "call", None, _call(step, loop, fn))
@@ -90,7 +90,8 @@ class RunNodes:
 
 
 class _Node:
-    """One node: runs ``body`` and records started / finished / failed events.
+    """One node: runs ``body`` (an agent step: its executor) and records started /
+    finished / failed events.
 
     A callable object rather than a closure: LangGraph looks for sub-graphs in the
     variables a node *function* reaches (a bytecode walk per node and per compile), which
@@ -98,13 +99,21 @@ class _Node:
     invoked inside ``body``).
     """
 
-    __slots__ = ("__name__", "agent", "body", "kind", "node")
+    __slots__ = ("__name__", "agent", "agent_step", "body", "kind", "node")
 
-    def __init__(self, node: str, kind: str, agent: str | None, body: NodeBody) -> None:
+    def __init__(
+        self,
+        node: str,
+        kind: str,
+        agent: str | None,
+        body: NodeBody | None,
+        agent_step: tuple[AgentStep, LoopStep | None, StepExecutor | None] | None = None,
+    ) -> None:
         self.node = node
         self.kind = kind
         self.agent = agent
         self.body = body
+        self.agent_step = agent_step
         self.__name__ = node_name(node)
 
     async def __call__(
@@ -120,18 +129,35 @@ class _Node:
             await store.add_event(ctx.run_id, node, "started", agent=agent, wait=False)
         try:
             with tracing.step_span(node, kind, agent, ctx.run_id, pauses=GraphBubbleUp) as span:
-                out = await self.body(state, config, ctx)
+                if self.body is not None:
+                    out = await self.body(state, config, ctx)
+                else:
+                    assert self.agent_step is not None
+                    step, loop, executor = self.agent_step
+                    if executor is None:
+                        raise RuntimeError(
+                            "no step executor was given to run the graph's agent steps"
+                        )
+                    sctx = _step_ctx(ctx, step.id, loop, state)
+                    result = await executor.run_agent(step, state, sctx)  # type: ignore[arg-type]
+                    if not isinstance(result, StepResult):
+                        result = StepResult.model_validate(result)
+                    out = _agent_update(step, result, ctx)
                 if span:
                     span.values(_set_values(out))
         except GraphBubbleUp:
             raise
         except StepFailedError as exc:
             if store is not None:
-                await store.add_event(ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)})
+                await store.add_event(
+                    ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)}
+                )
             raise
         except Exception as exc:
             if store is not None:
-                await store.add_event(ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)})
+                await store.add_event(
+                    ctx.run_id, node, "failed", agent=agent, detail={"error": str(exc)}
+                )
             raise StepFailedError(node, exc) from exc
         records = None
         if isinstance(out, _Recorded):
@@ -148,7 +174,13 @@ class _Node:
                 artifact=records.artifact if records else None,
                 markdown=records.markdown if records else None,
             )
-        event = {"step": node, "kind": kind, "event": "finished", "agent": agent, "duration_ms": duration}
+        event = {
+            "step": node,
+            "kind": kind,
+            "event": "finished",
+            "agent": agent,
+            "duration_ms": duration,
+        }
         if isinstance(out, Command):
             update = dict(out.update or {})  # type: ignore[call-overload]
             update["events"] = [*update.get("events", []), event]
@@ -165,7 +197,9 @@ def _set_values(out: Any) -> dict[str, Any]:
     return values if isinstance(values, dict) else {}
 
 
-def _step_ctx(ctx: RunContext, step_id: str, loop: LoopStep | None, state: dict[str, Any]) -> StepContext:
+def _step_ctx(
+    ctx: RunContext, step_id: str, loop: LoopStep | None, state: dict[str, Any]
+) -> StepContext:
     if loop is None:
         return StepContext(run=ctx, step_id=step_id)
     attempt = int(state.get("attempts", {}).get(loop.id, 1))
@@ -192,19 +226,6 @@ class _Recorded:
 
     update: dict[str, Any]
     records: _StepRecords
-
-
-def _agent(step: AgentStep, loop: LoopStep | None, executor: StepExecutor | None) -> NodeBody:
-    async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> _Recorded:
-        if executor is None:
-            raise RuntimeError("no step executor was given to run the graph's agent steps")
-        sctx = _step_ctx(ctx, step.id, loop, state)
-        result = await executor.run_agent(step, state, sctx)  # type: ignore[arg-type]
-        if not isinstance(result, StepResult):
-            result = StepResult.model_validate(result)
-        return _agent_update(step, result, ctx)
-
-    return run
 
 
 def dotted(data: Any, path: str) -> Any:
@@ -270,7 +291,9 @@ def _call(step: CallStep, loop: LoopStep | None, fn: Any) -> NodeBody:
         if out is None:
             return {}
         if not isinstance(out, dict):
-            raise TypeError(f"{step.function} must return a dict state update, got {type(out).__name__}")
+            raise TypeError(
+                f"{step.function} must return a dict state update, got {type(out).__name__}"
+            )
         unknown = sorted(set(out) - _STATE_KEYS)
         if unknown:
             raise ValueError(f"{step.function} returned unknown state keys {unknown}")
@@ -321,9 +344,15 @@ def _action(step: ActionStep, approving: set[str]) -> NodeBody:
         if step.requires_approval is not None:
             given = state.get("approvals", {}).get(step.requires_approval)
             if given is None:
-                raise ValueError(f"requires approval {step.requires_approval!r}, which was not given")
+                raise ValueError(
+                    f"requires approval {step.requires_approval!r}, which was not given"
+                )
             if given.get("decision") not in approving:
-                event = {"step": step.id, "event": "action_skipped", "reason": f"decision {given.get('decision')!r}"}
+                event = {
+                    "step": step.id,
+                    "event": "action_skipped",
+                    "reason": f"decision {given.get('decision')!r}",
+                }
                 return {"values": {step.id: "skipped"}, "events": [event]}
         if ctx.integration is None:
             raise RuntimeError("no integration is configured for actions")
@@ -334,12 +363,20 @@ def _action(step: ActionStep, approving: set[str]) -> NodeBody:
                 raise ValueError(f"no artifact from step {step.source!r} to {step.action}")
             payload = {"from": step.source, "artifact": artifact}
         request = ActionRequest(
-            kind=step.action, idempotency_key=key, run_id=ctx.run_id, step_id=step.id, payload=payload
+            kind=step.action,
+            idempotency_key=key,
+            run_id=ctx.run_id,
+            step_id=step.id,
+            payload=payload,
         )
         result = await dispatch(ctx.integration, request)
         if store is not None:
             await store.record_action(
-                key, run_id=ctx.run_id, step=step.id, kind=step.action, payload=payload,
+                key,
+                run_id=ctx.run_id,
+                step=step.id,
+                kind=step.action,
+                payload=payload,
                 result=result.model_dump(mode="json"),
             )
         if result.ok:
@@ -347,7 +384,9 @@ def _action(step: ActionStep, approving: set[str]) -> NodeBody:
         # the run goes on; the failure stays visible in the run's events and the action
         # records (`nexus actions list --status failed`) until a retry delivers it
         if store is not None:
-            await store.add_event(ctx.run_id, step.id, "action_failed", detail={"error": result.detail})
+            await store.add_event(
+                ctx.run_id, step.id, "action_failed", detail={"error": result.detail}
+            )
         event = {"step": step.id, "event": "action_failed", "reason": result.detail}
         return {"values": {step.id: "failed"}, "events": [event]}
 
