@@ -292,51 +292,26 @@ class Engine:
         graph = self.graph(graph_name)
         run_id = thread_id or uuid.uuid4().hex
         async with self._lease(run_id):
-            return await self._start(
-                graph,
-                graph_name,
-                run_id,
-                inputs,
-                thread_id,
-                period=period,
-                job=job,
-                unattended=unattended,
-                prepared=prepared,
+            # only a given thread id can name a run that exists already
+            existing = await self.store.get_run(run_id) if thread_id is not None else None
+            if existing is not None:
+                if existing.graph != graph_name:
+                    raise InputError(
+                        f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}"
+                    )
+                if existing.status in ("running", "failed", "interrupted"):
+                    return await self._resume(run_id, None, None, None)
+                return await self.result(run_id)
+            policy: ApprovePolicy = self.auto_approve_policy
+            if unattended is not None:
+                policy = "timeout_default" if unattended else "pause"
+            await self.store.create_run(
+                run_id, graph_name, job=job, period=period, inputs=dict(inputs or {}), policy=policy
             )
-
-    async def _start(
-        self,
-        graph: Any,
-        graph_name: str,
-        run_id: str,
-        inputs: Mapping[str, Any] | None,
-        thread_id: str | None,
-        *,
-        period: str | None,
-        job: str | None,
-        unattended: bool | None,
-        prepared: bool = False,
-    ) -> RunResult:
-        # only a given thread id can name a run that exists already
-        existing = await self.store.get_run(run_id) if thread_id is not None else None
-        if existing is not None:
-            if existing.graph != graph_name:
-                raise InputError(
-                    f"run {run_id!r} belongs to graph {existing.graph!r}, not {graph_name!r}"
-                )
-            if existing.status in ("running", "failed", "interrupted"):
-                return await self._resume(run_id, None, None, None)
-            return await self.result(run_id)
-        policy: ApprovePolicy = self.auto_approve_policy
-        if unattended is not None:
-            policy = "timeout_default" if unattended else "pause"
-        await self.store.create_run(
-            run_id, graph_name, job=job, period=period, inputs=dict(inputs or {}), policy=policy
-        )
-        state = initial_state(dict(inputs or {}), period)
-        if not prepared:
-            self._prepare(graph_name, state)
-        return await self._drive(graph, run_id, graph_name, policy, state, new_run=True)
+            state = initial_state(dict(inputs or {}), period)
+            if not prepared:
+                self._prepare(graph_name, state)
+            return await self._drive(graph, run_id, graph_name, policy, state, new_run=True)
 
     async def resume(
         self,
@@ -489,23 +464,6 @@ class Engine:
         *,
         new_run: bool = False,
     ) -> RunResult:
-        if not tracing.enabled():
-            return await self._execute(graph, run_id, graph_name, policy, payload, new_run=new_run)
-        async with traced_run(self.store, run_id, graph_name, new_run=new_run) as span:
-            result = await self._execute(graph, run_id, graph_name, policy, payload, new_run=new_run)
-            span.run_result(result.status, result.error, result.usage)
-            return result
-
-    async def _execute(
-        self,
-        graph: Any,
-        run_id: str,
-        graph_name: str,
-        policy: ApprovePolicy,
-        payload: Any,
-        *,
-        new_run: bool = False,
-    ) -> RunResult:
         ctx = RunContext(
             run_id=run_id,
             graph=graph_name,
@@ -515,30 +473,43 @@ class Engine:
             config=self.config,
             new_run=new_run,
         )
-        config = self._config(run_id)
-        try:
-            # the final state; with an open approval it also carries "__interrupt__" (a
-            # run that stopped any other way raised, e.g. on the recursion limit)
-            out = await graph.ainvoke(payload, config, context=ctx, durability="sync")
-        except Exception as exc:
-            tracing.run_failed(exc)
-            await self.store.set_status(run_id, "failed", error=str(exc) or type(exc).__name__)
-            return await self.result(run_id)
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            # Ctrl-C / SIGTERM: the last completed step is checkpointed; resume continues there
-            await asyncio.shield(self.store.set_status(run_id, "interrupted"))
-            raise
-        values = dict(out or {})
-        interrupts = values.pop("__interrupt__", None) or []
-        status: RunStatus = "succeeded"
-        pending: dict[str, Any] | None = None
-        if interrupts:
-            first = interrupts[0]
-            status, pending = "waiting_approval", {**dict(first.value), "interrupt_id": first.id}
-        await self.store.set_status(run_id, status, pending=pending)
-        return await self._with_recorded_usage(
-            _result(run_id, graph_name, status, values, pending, None)
+        traced = (
+            traced_run(self.store, run_id, graph_name, new_run=new_run)
+            if tracing.enabled()
+            else contextlib.nullcontext(tracing.OFF)
         )
+        async with traced as span:
+            try:
+                # the final state; with an open approval it also carries "__interrupt__"
+                # (a run that stopped any other way raised, e.g. on the recursion limit)
+                out = await graph.ainvoke(
+                    payload, self._config(run_id), context=ctx, durability="sync"
+                )
+            except Exception as exc:
+                tracing.run_failed(exc)
+                await self.store.set_status(run_id, "failed", error=str(exc) or type(exc).__name__)
+                result = await self.result(run_id)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                # Ctrl-C / SIGTERM: the last completed step is checkpointed; resume goes on there
+                await asyncio.shield(self.store.set_status(run_id, "interrupted"))
+                raise
+            else:
+                values = dict(out or {})
+                interrupts = values.pop("__interrupt__", None) or []
+                status: RunStatus = "succeeded"
+                pending: dict[str, Any] | None = None
+                if interrupts:
+                    first = interrupts[0]
+                    status, pending = (
+                        "waiting_approval",
+                        {**dict(first.value), "interrupt_id": first.id},
+                    )
+                await self.store.set_status(run_id, status, pending=pending)
+                result = await self._with_recorded_usage(
+                    _result(run_id, graph_name, status, values, pending, None)
+                )
+            span.run_result(result.status, result.error, result.usage)
+            return result
 
 
 def _result(
