@@ -2,7 +2,8 @@
 
 Every leaf step becomes a node named after its id. Structural steps get a node only when
 they must: a route or a loop check right after a leaf is decided inside that leaf's
-node, a loop is entered by the leaf before it, and a parallel group fans out by edges
+node, a loop is entered by the leaf before it, a decision that leads to a route with a
+node of its own takes that route's decision too, and a parallel group fans out by edges
 from its predecessor to its branch heads and meets at a waiting edge into its successor
 (each LangGraph super-step is a checkpoint write, so these save one write each).
 Synthetic nodes carry a dot in their name (``<loop>.check``, ``<parallel>.b0``), which
@@ -93,9 +94,9 @@ def _direct_branch(branch: list[Step]) -> bool:
     return len(branch) == 1 and isinstance(branch[0], _LEAF) and not branch[0].next
 
 
-def _loop_entry(step: LoopStep) -> Decider:
+def _loop_entry(step: LoopStep, body: list[str]) -> Decider:
     async def enter(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
-        return {"attempts": {step.id: 1}, "values": {step.id: "running"}}, None
+        return {"attempts": {step.id: 1}, "values": {step.id: "running"}}, body
 
     return enter
 
@@ -109,6 +110,8 @@ class _Builder:
     _entries: dict[str, list[str]] = field(default_factory=dict)
     _referenced: set[str] = field(default_factory=set)
     _joins: list[tuple[Any, list[str], str]] = field(default_factory=list)
+    # routes with a node of their own: a decision that goes to one is followed through it
+    _route_nodes: dict[str, Decider] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from nexus_agents.graphs.spec import iter_steps
@@ -173,7 +176,11 @@ class _Builder:
         return builder
 
     def _block(
-        self, builder: StateGraph[Any, Any, Any, Any], steps: list[Step], cont: str, loop: _Loop | None
+        self,
+        builder: StateGraph[Any, Any, Any, Any],
+        steps: list[Step],
+        cont: str,
+        loop: _Loop | None,
     ) -> None:
         """Add ``steps``; the last one continues to ``cont`` (a step id, ``<loop>.check``
         or END)."""
@@ -187,17 +194,21 @@ class _Builder:
                     if isinstance(after, RouteStep):
                         decider = self._route_decider(after)
                     elif isinstance(after, LoopStep):
-                        decider = _loop_entry(after)
-                        succ = after.body[0].id
+                        decider = _loop_entry(after, self._goto(after.body[0].id))
                 elif loop is not None and after is None and not step.next:
                     decider = self._check_decider(loop.step, loop.succ)
                 node = self._leaf(step, loop)
-                builder.add_node(step.id, node if decider is None else _Decided(step.id, node, decider))
-                if decider is None or isinstance(after, LoopStep):
+                if decider is None:
+                    builder.add_node(step.id, node)
                     self._edges(builder, step.id, succ)
+                else:
+                    builder.add_node(step.id, _Decided(step.id, node, self._followed(decider)))
             elif isinstance(step, RouteStep):
                 if not self._fusible(steps, index):
-                    builder.add_node(step.id, self.nodes.structural(step.id, "route", self._route(step)))
+                    self._route_nodes[step.id] = self._route_decider(step)
+                    builder.add_node(
+                        step.id, self.nodes.structural(step.id, "route", self._route(step))
+                    )
             elif isinstance(step, LoopStep):
                 self._loop(builder, step, succ, enter=not self._fusible(steps, index))
             elif isinstance(step, ParallelStep):
@@ -209,21 +220,24 @@ class _Builder:
         check = f"{step.id}.check"
         inner = _Loop(step, succ)
         if enter:
-            entry = _loop_entry(step)
+            entry = self._followed(_loop_entry(step, self._goto(step.body[0].id)))
 
-            async def enter_body(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
-                update, _ = await entry(state, ctx)
-                return update
+            async def enter_body(
+                state: dict[str, Any], config: RunnableConfig, ctx: RunContext
+            ) -> Any:
+                update, goto = await entry(state, ctx)
+                return Command(update=update, goto=goto)
 
             builder.add_node(step.id, self.nodes.structural(step.id, "loop", enter_body))
-            self._edges(builder, step.id, step.body[0].id)
         last = step.body[-1]
         checked_by_leaf = isinstance(last, _LEAF) and not last.next
         self._block(builder, step.body, check, inner)
         if not checked_by_leaf:
-            decide = self._check_decider(step, succ)
+            decide = self._followed(self._check_decider(step, succ))
 
-            async def check_body(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
+            async def check_body(
+                state: dict[str, Any], config: RunnableConfig, ctx: RunContext
+            ) -> Any:
                 update, goto = await decide(state, ctx)
                 return Command(update=update, goto=goto)
 
@@ -272,7 +286,9 @@ class _Builder:
             else:
                 name = f"{step.id}.b{number}"
                 sub = self.build(branch).compile()
-                builder.add_node(name, self.nodes.structural(name, "branch", _run_nested(sub, None)))
+                builder.add_node(
+                    name, self.nodes.structural(name, "branch", _run_nested(sub, None))
+                )
             tails.append(name)
         for node in self._goto(succ):
             if node == LG_END:
@@ -299,7 +315,9 @@ class _Builder:
                 if inspect.isawaitable(chosen):
                     chosen = await chosen
                 if not isinstance(chosen, str) or (chosen != END and chosen not in self._ids()):
-                    raise ValueError(f"{step.call} returned {chosen!r}, which is not a step id or 'end'")
+                    raise ValueError(
+                        f"{step.call} returned {chosen!r}, which is not a step id or 'end'"
+                    )
                 target, label = _target(chosen), chosen
             else:
                 actual = state.get("values", {}).get(step.on or "")
@@ -318,8 +336,25 @@ class _Builder:
 
         return decide
 
+    def _followed(self, decide: Decider) -> Decider:
+        """``decide``, then, while it goes to a route with a node of its own, that route's
+        decision too: a route is a pure function of the state, so taking it in the same
+        super-step saves the route's checkpoint write."""
+
+        async def followed(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
+            update, goto = await decide(state, ctx)
+            for _ in range(len(self._route_nodes)):  # a cycle of routes only would not end
+                route = self._route_nodes.get(goto[0]) if goto and len(goto) == 1 else None
+                if route is None:
+                    break
+                extra, goto = await route(apply_update(state, update), ctx)
+                update = apply_update(update, extra)
+            return update, goto
+
+        return followed
+
     def _route(self, step: RouteStep) -> NodeBody:
-        decide = self._route_decider(step)
+        decide = self._followed(self._route_decider(step))
 
         async def run(state: dict[str, Any], config: RunnableConfig, ctx: RunContext) -> Any:
             update, goto = await decide(state, ctx)

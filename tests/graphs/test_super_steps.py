@@ -101,3 +101,59 @@ async def test_a_route_reached_from_elsewhere_keeps_its_own_node(make_engine: An
     assert result.status == "succeeded"
     assert fake.ran() == ["first", "done"]
     assert "decide" in set(engine.graph("jumpy").get_graph().nodes)
+
+
+CHAINED = """
+    name: chained
+    state:
+      cause: {enum: [a, b]}
+      sev: {enum: [high, low]}
+      verdict: {enum: [PASS, FAIL]}
+    steps:
+      - {id: triage, agent: analytics_reporter, set: {cause: narrative.cause, sev: narrative.sev}}
+      - loop:
+          id: fix
+          max_attempts: 3
+          until: {value: verdict, equals: PASS}
+          body:
+            - route: {id: by_cause, on: cause, cases: {a: fix_a, b: fix_b}}
+            - {id: fix_a, agent: developer, next: check}
+            - {id: fix_b, agent: developer}
+            - {id: check, agent: evidence_collector, set: {verdict: narrative.verdict}}
+      - route: {id: gate, on: sev, cases: {high: careful}, default: done}
+      - {id: careful, agent: studio_producer, next: end}
+      - {id: done, agent: studio_producer}
+"""
+
+
+async def test_a_decision_that_reaches_a_route_node_takes_that_route_in_the_same_step(
+    make_engine: Any,
+) -> None:
+    # the loop's first step and the step after the loop are routes with nodes of their
+    # own; entering the loop, retrying it and leaving it decide them on the way
+    fake = FakeStepExecutor(
+        script={
+            "triage": [{"narrative": {"cause": "a", "sev": "high"}}],
+            "check": [{"narrative": {"verdict": v}} for v in ("FAIL", "PASS")],
+        }
+    )
+    engine = await make_engine({"chained": spec_from(CHAINED)}, fake)
+    result = await engine.start("chained")
+    assert result.status == "succeeded"
+    assert fake.ran() == ["triage", "fix_a", "check", "fix_a", "check", "careful"]
+    state = await engine.graph("chained").aget_state({"configurable": {"thread_id": result.run_id}})
+    routed = [(e["step"], e["to"]) for e in state.values["events"] if e["event"] == "routed"]
+    assert routed == [("by_cause", "fix_a"), ("by_cause", "fix_a"), ("gate", "careful")]
+    # input and start checkpoints, then one per executed step: no route has a step of its own
+    assert await _checkpoints(engine, result.run_id) == 2 + 6
+    assert {"by_cause", "gate"} <= set(engine.graph("chained").get_graph().nodes)
+
+    other = FakeStepExecutor(
+        script={
+            "triage": [{"narrative": {"cause": "b", "sev": "low"}}],
+            "check": [{"narrative": {"verdict": "PASS"}}],
+        }
+    )
+    engine = await make_engine({"chained": spec_from(CHAINED)}, other)
+    assert (await engine.start("chained")).status == "succeeded"
+    assert other.ran() == ["triage", "fix_b", "check", "done"]
