@@ -24,6 +24,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,7 @@ class WorkspaceIntegration:
         self._known: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
         self._offset = 0
+        self._backlog: tuple[tuple[int, ...], _Backlog] | None = None
 
     async def deploy(self, request: ActionRequest) -> ActionResult:
         async with self._lock:
@@ -286,31 +288,56 @@ class WorkspaceIntegration:
     def _write_backlog(self, request: ActionRequest) -> list[str]:
         """Append the request's items (once per idempotency key); their ids."""
         path, key = self.backlog_path, request.idempotency_key
-        if not path.is_file() or path.stat().st_size == 0:
+        seen = self._backlog_as_read()
+        if seen is None:  # no backlog yet: a header first
             path.parent.mkdir(parents=True, exist_ok=True)
-            header, line_end, existing, prefix = list(BACKLOG_COLUMNS), "\n", [], ""
             chunk = io.StringIO()
-            csv.writer(chunk, lineterminator=line_end).writerow(header)
-            prefix = chunk.getvalue()
-        else:
-            raw = path.read_bytes()
-            text = _decoded(raw, path)
-            line_end = _line_ending(raw[:65536])
-            rows = [fields for _, fields in _records(text)]
-            header = rows[0] if rows else list(BACKLOG_COLUMNS)
-            id_at, source_at = _column(header, "id", path), _column(header, "source", path)
-            existing = [r for r in rows[1:] if len(r) > max(id_at, source_at)]
-            written = [r[id_at] for r in existing if r[source_at] == key]
-            if written:  # an earlier attempt wrote them and died before its log line
-                return written
-            prefix = "" if raw.endswith(b"\n") else line_end
-            existing = [r[id_at] for r in existing]
-        new_rows = self._new_rows(request, header, set(existing))
-        if new_rows or prefix:
+            csv.writer(chunk, lineterminator="\n").writerow(BACKLOG_COLUMNS)
+            seen = _Backlog(list(BACKLOG_COLUMNS), "\n", chunk.getvalue(), {}, {})
+        elif key in seen.by_source:  # an earlier attempt wrote them and died before its log line
+            return seen.by_source[key]
+        new_rows = self._new_rows(request, seen.header, set(seen.ids))
+        if new_rows or seen.prefix:
             chunk = io.StringIO()
-            csv.writer(chunk, lineterminator=line_end).writerows(new_rows)
-            _append_once(path, (prefix + chunk.getvalue()).encode("utf-8"))
-        return [row[header.index("id")] for row in new_rows]
+            csv.writer(chunk, lineterminator=seen.line_end).writerows(new_rows)
+            _append_once(path, (seen.prefix + chunk.getvalue()).encode("utf-8"))
+        added = [row[seen.header.index("id")] for row in new_rows]
+        seen.prefix = ""
+        for item_id in added:
+            seen.ids[item_id] = None
+        if added:
+            seen.by_source[key] = added
+        self._backlog = (_file_version(path), seen)
+        return added
+
+    def _backlog_as_read(self) -> _Backlog | None:
+        """The backlog's header, ids and sources; read again only when the file is not
+        the one this integration last read or wrote (another process or a person
+        changed it), so an append does not parse the whole file each time."""
+        path = self.backlog_path
+        if not path.is_file() or path.stat().st_size == 0:
+            return None
+        version = _file_version(path)
+        if self._backlog is not None and self._backlog[0] == version:
+            return self._backlog[1]
+        raw = path.read_bytes()
+        text = _decoded(raw, path)
+        rows = [fields for _, fields in _records(text)]
+        header = rows[0] if rows else list(BACKLOG_COLUMNS)
+        id_at, source_at = _column(header, "id", path), _column(header, "source", path)
+        seen = _Backlog(
+            header,
+            _line_ending(raw[:65536]),
+            "" if raw.endswith(b"\n") else _line_ending(raw[:65536]),
+            {},
+            {},
+        )
+        for row in rows[1:]:
+            if len(row) > max(id_at, source_at):
+                seen.ids[row[id_at]] = None
+                seen.by_source.setdefault(row[source_at], []).append(row[id_at])
+        self._backlog = (version, seen)
+        return seen
 
     def _new_rows(
         self, request: ActionRequest, header: list[str], existing: set[str]
@@ -368,6 +395,23 @@ class WorkspaceIntegration:
         if changed:
             _replace(path, "".join(out).encode("utf-8"))
         return found
+
+
+@dataclass
+class _Backlog:
+    """What appending needs to know of a backlog file, as last read or written."""
+
+    header: list[str]
+    line_end: str
+    prefix: str  # written before the next rows (a line end the file's last row lacks)
+    ids: dict[str, None]  # every item id, in file order
+    by_source: dict[str, list[str]]  # the ids each action (idempotency key) added
+
+
+def _file_version(path: Path) -> tuple[int, ...]:
+    """Changes whenever the file's content may have: its inode, size and change times."""
+    st = path.stat()
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _append_once(path: Path, data: bytes) -> None:

@@ -55,6 +55,32 @@ async def test_backlog_rows_get_unique_ids(tmp_path: Path) -> None:
     assert integ.executed_keys() == ["r1:s"]
 
 
+def _titled(key: str, *titles: str) -> ActionRequest:
+    payload = {"items": [{"title": t} for t in titles]}
+    return ActionRequest(kind="backlog_append", idempotency_key=key, run_id=key, step_id="s", payload=payload)
+
+
+async def test_appends_see_rows_others_wrote_since(tmp_path: Path) -> None:
+    # the integration keeps what it read of the backlog between appends; another
+    # process appending, or a person rewriting the file, must still be seen
+    (tmp_path / "data").mkdir()
+    backlog = tmp_path / "data" / "backlog.csv"
+    backlog.write_text("id,title,source\nBL-0001,old,\n")
+    ours, theirs = WorkspaceIntegration(tmp_path), WorkspaceIntegration(tmp_path)
+    assert (await ours.backlog_append(_titled("a", "one"))).data["ids"] == ["BL-0002"]
+    assert (await theirs.backlog_append(_titled("b", "two"))).data["ids"] == ["BL-0003"]
+    assert (await ours.backlog_append(_titled("c", "three"))).data["ids"] == ["BL-0004"]
+    # a person adds a row in place (same file, same size class): ids go on after it
+    text = backlog.read_text().replace("BL-0001,old,", "BL-0040,old,")
+    backlog.write_text(text)
+    assert (await ours.backlog_append(_titled("d", "four"))).data["ids"] == ["BL-0041"]
+    # a row written under a key whose log line is missing is not written twice
+    (tmp_path / "actions.jsonl").unlink()
+    assert (await theirs.backlog_append(_titled("d", "four"))).data["ids"] == ["BL-0041"]
+    ids = [r["id"] for r in csv.DictReader(backlog.open())]
+    assert ids == ["BL-0040", "BL-0002", "BL-0003", "BL-0004", "BL-0041"]
+
+
 async def test_actions_run_once_across_resume_and_respect_approval(tmp_path: Path) -> None:
     async with await Engine.open(specs={"postmortem": _spec()}, executor=_fake(), workspace=tmp_path) as engine:
         paused = await engine.start("postmortem")
