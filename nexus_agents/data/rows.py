@@ -239,7 +239,9 @@ def _read(
             return _query(workspace, table, sql, names, model, params, validate)
         return list(
             workspace.memoized(
-                key, lambda: _query(workspace, table, sql, names, model, params, validate)
+                key,
+                lambda: _query(workspace, table, sql, names, model, params, validate),
+                tables=(table,),
             )
         )
     return _query(source, table, sql, names, model, params, validate)

@@ -181,14 +181,22 @@ class Workspace:
             raise
         return cursor
 
-    def memoized(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()``, cached under ``key`` until any data file changes.
+    def memoized(
+        self, key: Hashable, compute: Callable[[], T], *, tables: Iterable[str] | None = None
+    ) -> T:
+        """``compute()``, cached under ``key`` until a data file it reads changes: the
+        files of ``tables`` when given (``compute`` must read no other table), else any.
 
         For pure functions of the workspace data and ``key``; the cached object is shared,
         so callers must not mutate it. Threads asking for a value another thread is
-        computing wait for that computation.
+        computing wait for that computation. Naming the tables keeps a value across edits
+        of the others (a run appending to the backlog leaves the tickets read before).
         """
-        full = (key, self.data_signature())
+        if tables is None:
+            full = (key, self.data_signature())
+        else:
+            names = sorted({get_table(t).name for t in tables})
+            full = (key, tuple((name, self.signature(name)) for name in names))
         while True:
             with self._lock:
                 if full in self._memo:

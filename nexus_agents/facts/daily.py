@@ -20,6 +20,7 @@ from nexus_agents.tools.kpis import (
     KPIReport,
     compute_kpis,
     judge,
+    kpi_tables,
     relative_change_pct,
 )
 
@@ -60,7 +61,9 @@ def kpi_report(ctx: FactsContext, period: Period | None = None) -> KPIReport:
     end = window_end(target, ctx.as_of)
     # several steps of one run report on the same period: compute it once per data version
     return ctx.workspace.memoized(
-        ("kpi_report", target.label, end), lambda: compute_kpis(ctx.workspace, target, end)
+        ("kpi_report", target.label, end),
+        lambda: compute_kpis(ctx.workspace, target, end),
+        tables=kpi_tables(),
     )
 
 

@@ -48,7 +48,9 @@ def table_rows(ctx: FactsContext, table: str) -> tuple[Any, ...]:
     """Every row of ``table`` (frozen row models), read once per version of its data."""
     from nexus_agents.data.rows import read_rows
 
-    return ctx.workspace.memoized(("rows", table), lambda: tuple(read_rows(ctx.workspace, table)))
+    return ctx.workspace.memoized(
+        ("rows", table), lambda: tuple(read_rows(ctx.workspace, table)), tables=(table,)
+    )
 
 
 def feedback_in(ctx: FactsContext, period: Period) -> list[FeedbackRow]:

@@ -105,6 +105,38 @@ def test_memoized_recomputes_after_a_change_and_not_before(ws: Workspace) -> Non
     assert ws.memoized("other", compute) == 3  # keys are separate
 
 
+def test_a_value_read_from_named_tables_survives_edits_of_other_tables(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run appending to the backlog must not throw away the tickets and KPIs read before."""
+    import nexus_agents.data.rows as rows_module
+    from nexus_agents.data.rows import read_rows
+
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert ws.memoized("nps rows", compute, tables=["nps"]) == 1
+    ws.file_for("backlog").write_text("id,title\nB-1,an appended item\n", encoding="utf-8")
+    assert ws.memoized("nps rows", compute, tables=["nps"]) == 1  # another table changed
+    assert ws.memoized("all", compute) == 2  # no tables named: any change counts
+    rewrite(ws.file_for("nps"), nps_rows(10))
+    assert ws.memoized("nps rows", compute, tables=["nps"]) == 3  # its own table changed
+
+    first = nps(ws)
+    rows = read_rows(ws, "nps")
+    rewrite(ws.file_for("backlog"), "id,title\nB-1,an appended item\nB-2,another\n")
+    with monkeypatch.context() as patched:
+        patched.setattr(rows_module, "_query", lambda *a: pytest.fail("nps rows read again"))
+        assert read_rows(ws, "nps") == rows
+    assert nps(ws) == first
+    rewrite(ws.file_for("nps"), nps_rows(3, 3))  # and a change of the table itself shows
+    assert nps(ws) == pytest.approx(-100.0)
+    assert [r.score for r in read_rows(ws, "nps")] == [3, 3]
+
+
 def test_threads_reading_at_once_see_the_same_numbers(ws: Workspace) -> None:
     expected = compute_kpi(ws, "nps", NOVEMBER, AS_OF)
     ws.clear_cache()  # every thread races to load the table

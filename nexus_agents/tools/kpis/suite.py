@@ -56,7 +56,7 @@ def compute_kpi(
 
     if as_of is None:  # "now" moves: nothing to reuse
         return compute()
-    return workspace.memoized(("kpi", key, period.label, as_of), compute)
+    return workspace.memoized(("kpi", key, period.label, as_of), compute, tables=kpi_tables([key]))
 
 
 def compute_kpis(workspace: Workspace, period: Period, as_of: datetime | None = None) -> KPIReport:
