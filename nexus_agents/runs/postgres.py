@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,6 +25,8 @@ __all__ = [
     "is_postgres_url",
     "open_checkpointer",
 ]
+
+logger = logging.getLogger(__name__)
 
 _SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 EXTRA_HINT = "pip install 'nexus-agents[postgres]'"
@@ -117,6 +120,7 @@ class PostgresDatabase:
     """``Database`` over one psycopg ``AsyncConnection``.
 
     Calls take turns, so another run's statement never lands inside a batch's transaction.
+    Writes queued with ``execute_soon`` go first in the next turn, together.
     """
 
     dialect = POSTGRES
@@ -124,28 +128,67 @@ class PostgresDatabase:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self._turn = asyncio.Lock()
+        self._soon: list[tuple[str, tuple[Any, ...]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     @classmethod
     async def connect(cls, url: str) -> PostgresDatabase:
         return cls(await connect_postgres(url))
 
+    def execute_soon(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Queue a write without waiting for it: it is written, with the writes queued
+        beside it and in one transaction, before any later call of this database runs."""
+        self._soon.append((_pyformat(sql), tuple(params)))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        async with self._turn:
+            await self._write_soon()
+
+    async def _write_soon(self) -> None:
+        """Under the turn: the queued writes in one transaction; if that fails, one by one
+        (a statement that fails is logged and skipped, the others are kept)."""
+        batch, self._soon = self._soon, []
+        if not batch:
+            return
+        try:
+            async with self.conn.transaction():
+                for sql, params in batch:
+                    await self.conn.execute(sql, params)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                logger.warning("a queued run-store write failed: %s", exc)
+                return
+        for sql, params in batch:
+            try:
+                await self.conn.execute(sql, params)
+            except Exception as exc:
+                logger.warning("a queued run-store write failed: %s", exc)
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         async with self._turn:
+            await self._write_soon()
             await self.conn.execute(_pyformat(sql), tuple(params))
 
     async def execute_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        async with self._turn, self.conn.transaction():
-            for sql, params in statements:
-                await self.conn.execute(_pyformat(sql), tuple(params))
+        async with self._turn:
+            await self._write_soon()
+            async with self.conn.transaction():
+                for sql, params in statements:
+                    await self.conn.execute(_pyformat(sql), tuple(params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         async with self._turn:
+            await self._write_soon()
             cur = await self.conn.execute(_pyformat(sql), tuple(params))
             row = await cur.fetchone()
         return None if row is None else dict(row)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         async with self._turn:
+            await self._write_soon()
             cur = await self.conn.execute(_pyformat(sql), tuple(params))
             rows = await cur.fetchall()
         return [dict(r) for r in rows]
@@ -157,6 +200,8 @@ class PostgresDatabase:
                 await self.conn.execute(statement)
 
     async def close(self) -> None:
+        async with self._turn:
+            await self._write_soon()
         await self.conn.close()
 
 

@@ -7,6 +7,7 @@ one empty database (each call a separate connection, like separate workers).
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -232,6 +233,45 @@ async def check_a_stale_lease_is_taken_over(open_store: OpenStore) -> None:
             raise AssertionError("a fresh lease of another host was taken over")
 
 
+async def check_queued_writes_land_in_order_and_one_bad_write_loses_no_other(
+    open_store: OpenStore,
+) -> None:
+    seen = _Warnings()
+    logging.getLogger("nexus_agents").addHandler(seen)
+    try:
+        async with await open_store() as store:
+            await store.create_run("r", "daily")
+            for n in range(50):  # queued faster than the database takes them
+                await store.add_event("r", f"s{n}", "started", wait=False)
+                if n == 20:
+                    store.db.execute_soon("INSERT INTO no_such_table VALUES (?)", (n,))
+                await store.add_usage(
+                    UsageRecord(run_id="r", step=f"s{n}", agent="a", model="m", total_tokens=n),
+                    wait=False,
+                )
+            events = await store.events_for("r")  # a later read sees every queued write
+            usage = await store.usage_for("r")
+            for n in range(3):  # queued just before the store closes: still written
+                await store.add_event("r", f"last{n}", "started", wait=False)
+        assert [e.step for e in events] == [f"s{n}" for n in range(50)]
+        assert [u.total_tokens for u in usage] == list(range(50))
+        assert any("no_such_table" in m for m in seen.messages)
+        async with await open_store() as again:
+            steps = [e.step for e in await again.events_for("r")]
+        assert steps[-3:] == ["last0", "last1", "last2"]
+    finally:
+        logging.getLogger("nexus_agents").removeHandler(seen)
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
     check_runs_listed_by_job_and_graph,
     check_same_start_time_lists_newest_insert_first,
@@ -241,6 +281,7 @@ CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
     check_actions_recorded_once,
     check_many_concurrent_writers,
     check_step_records_commit_together,
+    check_queued_writes_land_in_order_and_one_bad_write_loses_no_other,
     check_a_lease_has_one_holder_until_released,
     check_racing_claims_give_one_holder,
     check_a_stale_lease_is_taken_over,
