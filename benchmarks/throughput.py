@@ -54,6 +54,7 @@ import asyncio
 import inspect
 import json
 import operator
+import os
 import resource
 import statistics
 import sys
@@ -324,12 +325,43 @@ async def bare_run(graph: Any, given: dict[str, Any], thread: str) -> int:
 # -- one measured phase -------------------------------------------------------------------
 
 
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) of each live thread of this process, by native id, with
+    the thread's Python name with any trailing number dropped ("nexus-facts", "asyncio")."""
+    import re
+    import threading
+
+    names = {
+        t.native_id: re.sub(r"[-_]\d+(_\d+)?$", "", re.sub(r"^Thread-\d+ \((.+)\)$", r"\1", t.name))
+        for t in threading.enumerate()
+    }
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[str, float]] = {}
+    for tid in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else []:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(tid)] = (names.get(int(tid), "other"), (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def thread_split(before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds spent since ``before`` per thread name, busiest first."""
+    spent: Counter[str] = Counter()
+    for tid, (name, cpu) in thread_cpu().items():
+        spent[name] += cpu - before.get(tid, (name, 0.0))[1]
+    return {name: round(cpu, 2) for name, cpu in spent.most_common() if cpu >= 0.01}
+
+
 async def timed_gather(
     coros: list[Awaitable[Any]],
 ) -> tuple[list[Any], float, float, dict[str, float]]:
     """Results of ``coros`` run together, the wall time, this process's CPU time and its
     split (user / system seconds, context switches)."""
     before = resource.getrusage(resource.RUSAGE_SELF)
+    threads = thread_cpu()
     cpu = time.process_time()
     started = time.perf_counter()
     results = await asyncio.gather(*coros, return_exceptions=True)
@@ -340,6 +372,7 @@ async def timed_gather(
         "system_s": after.ru_stime - before.ru_stime,
         "voluntary_switches": after.ru_nvcsw - before.ru_nvcsw,
         "involuntary_switches": after.ru_nivcsw - before.ru_nivcsw,
+        "threads_cpu_s": thread_split(threads),
     }
     return results, wall, cpu, split
 
@@ -349,7 +382,7 @@ def phase(
     results: list[Any],
     wall: float,
     cpu: float,
-    split: dict[str, float],
+    split: dict[str, Any],
     calls: int,
     peak: int,
     ideal: float,
@@ -638,6 +671,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"cpu {x['cpu_per_call']:.2f} / wall {x['wall']:.2f}" for x in r["ratios_per_round"]
             )
         )
+    for rounds in r["rounds_detail"].values():
+        first = rounds[0]
+        threads = first["cpu_split"].get("threads_cpu_s") or {}
+        if threads:
+            print(
+                f"  {first['variant']} CPU s by thread (round 1): "
+                + ", ".join(f"{name} {cpu:g}" for name, cpu in threads.items())
+            )
     for rounds in r["rounds_detail"].values():
         for row in rounds:
             for error, count in row["errors"].items():
