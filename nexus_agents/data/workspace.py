@@ -192,6 +192,7 @@ class Workspace:
         computing wait for that computation. Naming the tables keeps a value across edits
         of the others (a run appending to the backlog leaves the tickets read before).
         """
+        full: tuple[Hashable, Hashable]
         if tables is None:
             full = (key, self.data_signature())
         else:
