@@ -157,10 +157,8 @@ class PostgresDatabase:
                 for sql, params in batch:
                     await self.conn.execute(sql, params)
             return
-        except Exception as exc:
-            if len(batch) == 1:
-                logger.warning("a queued run-store write failed: %s", exc)
-                return
+        except Exception:
+            pass  # rolled back: the statements go again one by one, each failure logged
         for sql, params in batch:
             try:
                 await self.conn.execute(sql, params)
