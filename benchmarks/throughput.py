@@ -357,9 +357,9 @@ def thread_split(before: dict[int, tuple[str, float]]) -> dict[str, float]:
 
 async def timed_gather(
     coros: list[Awaitable[Any]],
-) -> tuple[list[Any], float, float, dict[str, float]]:
+) -> tuple[list[Any], float, float, dict[str, Any]]:
     """Results of ``coros`` run together, the wall time, this process's CPU time and its
-    split (user / system seconds, context switches)."""
+    split (user / system seconds, context switches, CPU seconds per thread)."""
     before = resource.getrusage(resource.RUSAGE_SELF)
     threads = thread_cpu()
     cpu = time.process_time()
