@@ -69,6 +69,7 @@ CELL_CHARS = 2_000
 SHIPPED = "shipped"
 _ITEM_LISTS = ("items", "backlog_items", "prevention_actions", "actions")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+_NUMBERED_ID = re.compile(r"BL-(\d+)")
 # a cell starting with one of these is a formula to a spreadsheet (tab and CR are gone
 # by the time this is checked: a cell is one line)
 _FORMULA_START = ("=", "+", "-", "@")
@@ -296,7 +297,7 @@ class WorkspaceIntegration:
             seen = _Backlog(list(BACKLOG_COLUMNS), "\n", chunk.getvalue(), {}, {})
         elif key in seen.by_source:  # an earlier attempt wrote them and died before its log line
             return seen.by_source[key]
-        new_rows = self._new_rows(request, seen.header, set(seen.ids))
+        new_rows = self._new_rows(request, seen)
         if new_rows or seen.prefix:
             chunk = io.StringIO()
             csv.writer(chunk, lineterminator=seen.line_end).writerows(new_rows)
@@ -304,7 +305,7 @@ class WorkspaceIntegration:
         added = [row[seen.header.index("id")] for row in new_rows]
         seen.prefix = ""
         for item_id in added:
-            seen.ids[item_id] = None
+            seen.add(item_id)
         if added:
             seen.by_source[key] = added
         self._backlog = (_file_version(path), seen)
@@ -334,27 +335,24 @@ class WorkspaceIntegration:
         )
         for row in rows[1:]:
             if len(row) > max(id_at, source_at):
-                seen.ids[row[id_at]] = None
+                seen.add(row[id_at])
                 seen.by_source.setdefault(row[source_at], []).append(row[id_at])
         self._backlog = (version, seen)
         return seen
 
-    def _new_rows(
-        self, request: ActionRequest, header: list[str], existing: set[str]
-    ) -> list[list[str]]:
-        digits = [m.group(1) for i in existing if (m := re.fullmatch(r"BL-(\d+)", i))]
-        next_number = max((int(d) for d in digits), default=0) + 1
-        width = max((len(d) for d in digits), default=4)
+    def _new_rows(self, request: ActionRequest, seen: _Backlog) -> list[list[str]]:
+        next_number, width = seen.next_number, seen.width or 4
+        taken: set[str] = set()  # ids given to this request's earlier items
         now = datetime.now(UTC).isoformat(timespec="seconds")
         rows: list[list[str]] = []
         for item in backlog_items(request.payload):
             item_id = str(item.get("id") or "").strip()
-            if item_id in existing:
+            if item_id in seen.ids or item_id in taken:
                 continue  # already in the backlog (an item put back keeps its row)
             if not _SAFE_ID.fullmatch(item_id):
                 item_id = f"BL-{next_number:0{width}d}"
                 next_number += 1
-            existing.add(item_id)
+            taken.add(item_id)
             title = item.get("title") or item.get("action") or item.get("description") or ""
             values = {col: csv_cell(item.get(col) or "") for col in TEXT_COLUMNS}
             values |= {
@@ -364,7 +362,7 @@ class WorkspaceIntegration:
                 "source": request.idempotency_key,
                 "created_at": now,
             }
-            rows.append([values.get(col, "") for col in header])
+            rows.append([values.get(col, "") for col in seen.header])
         return rows
 
     def _mark_shipped(self, item_id: str) -> bool:
@@ -406,6 +404,17 @@ class _Backlog:
     prefix: str  # written before the next rows (a line end the file's last row lacks)
     ids: dict[str, None]  # every item id, in file order
     by_source: dict[str, list[str]]  # the ids each action (idempotency key) added
+    next_number: int = 1  # after the highest BL-<n> id
+    width: int | None = None  # digits of the longest BL-<n> id
+
+    def add(self, item_id: str) -> None:
+        """Note an id the file holds; kept up to date so an append does not scan them all."""
+        self.ids[item_id] = None
+        numbered = _NUMBERED_ID.fullmatch(item_id)
+        if numbered is not None:
+            digits = numbered.group(1)
+            self.next_number = max(self.next_number, int(digits) + 1)
+            self.width = max(self.width or 0, len(digits))
 
 
 def _file_version(path: Path) -> tuple[int, ...]:
