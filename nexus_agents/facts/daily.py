@@ -282,15 +282,11 @@ def _counts(dimension: str, values: list[str | None]) -> list[CountItem]:
 @facts_builder("health_status_report")
 def health_status_report(ctx: FactsContext) -> FactBundle:
     """Uptime overall and per service, MTTR, open incidents and deploys of the period."""
-    from nexus_agents.tools.kpis import KPIS, open_context
+    from nexus_agents.tools.kpis import compute_kpi
 
     end = window_end(ctx.period, ctx.as_of)
-    kctx = open_context(ctx.workspace, ctx.period, end, ["uptime", "mttr"])
-    try:
-        up = KPIS["uptime"].compute(kctx, KPIS["uptime"])
-        mt = KPIS["mttr"].compute(kctx, KPIS["mttr"])
-    finally:
-        kctx.conn.close()
+    up = compute_kpi(ctx.workspace, "uptime", ctx.period, end)
+    mt = compute_kpi(ctx.workspace, "mttr", ctx.period, end)
     incidents = open_incidents_at(ctx, end)
     deploys = deployments_between(ctx, ctx.period.start, end)
     facts = {

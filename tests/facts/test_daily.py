@@ -151,3 +151,29 @@ def test_missing_data_gives_empty_facts(kind, empty_ws, make_ctx) -> None:
     else:
         assert data["uptime_pct"] is None and data["open_incidents"] == 0
         assert data["uptime_by_service"] == [] and data["deploys"] == 0
+
+
+def test_health_report_of_a_period_reuses_its_kpi_values(demo, make_ctx, monkeypatch) -> None:
+    """Every P0-P2 incident run builds these facts (confirm_stability): the same period as
+    of the same moment must not query uptime and MTTR again while their data is unchanged."""
+    from dataclasses import replace
+
+    from nexus_agents.data.workspace import Workspace
+    from nexus_agents.tools.kpis import KPIS
+
+    ws, planted = demo
+    fresh = Workspace(ws.path)  # its own memo, nothing computed yet
+    computed: list[str] = []
+    for key in ("uptime", "mttr"):
+        real = KPIS[key].compute
+
+        def counted(kctx, kpi, _real=real, _key=key):  # type: ignore[no-untyped-def]
+            computed.append(_key)
+            return _real(kctx, kpi)
+
+        monkeypatch.setitem(KPIS, key, replace(KPIS[key], compute=counted))
+    day = parse_period((planted.sla_breach_day + timedelta(days=7)).isoformat())
+    _, first = _build("health_status_report", make_ctx(day, workspace=fresh))
+    _, again = _build("health_status_report", make_ctx(day, workspace=fresh))
+    assert again == first
+    assert sorted(computed) == ["mttr", "uptime"]
