@@ -3,7 +3,7 @@ the graph builder (``nexus_agents.graphs.builder``).
 
 Every node records itself in the run store (``started``; then ``finished`` with its
 duration, its model calls and artifact, or ``failed`` with the error) and adds a
-``finished`` event to the state. The leaf steps:
+``finished`` event to the state when the run has no store to hold it. The leaf steps:
 
 - agent: the step executor's ``StepResult`` becomes a state update (the ``set`` values,
   the artifact, the usage totals) and store records;
@@ -174,6 +174,8 @@ class _Node:
                 artifact=records.artifact if records else None,
                 markdown=records.markdown if records else None,
             )
+            return out if out is not None else {}
+        # no store to hold it: the state carries the step's finished event
         event = {
             "step": node,
             "kind": kind,
@@ -274,7 +276,12 @@ def _agent_update(step: AgentStep, result: StepResult, ctx: RunContext) -> _Reco
         artifact=artifact,
         markdown=result.markdown,
     )
-    update: dict[str, Any] = {"values": values, "usage": usage, "events": list(result.events)}
+    # only the keys that change: every key written is a channel write in each checkpoint
+    update: dict[str, Any] = {"usage": usage}
+    if values:
+        update["values"] = values
+    if result.events:
+        update["events"] = list(result.events)
     if artifact is not None:
         update["artifacts"] = {step.id: artifact}
     return _Recorded(update, records)

@@ -58,9 +58,12 @@ async def test_fused_structure_takes_one_checkpoint_per_executed_step(make_engin
     assert order[3:] == ["plan", "build", "validate", "build", "validate", "wrap_up"]
     assert [c.attempt for c in fake.calls if c.step == "build"] == [1, 2]
     assert result.values["build_validate"] == "passed"
-    routed = [e for e in (await engine.graph("shaped").aget_state(
-        {"configurable": {"thread_id": result.run_id}})).values["events"] if e["event"] == "routed"]
+    events = (await engine.graph("shaped").aget_state(
+        {"configurable": {"thread_id": result.run_id}})).values["events"]
+    routed = [e for e in events if e["event"] == "routed"]
     assert [(e["step"], e["to"]) for e in routed] == [("worth_it", "analyze")]
+    # the run store holds each step's finished event; the checkpoints do not repeat them
+    assert not [e for e in events if e["event"] == "finished"]
     # LangGraph's input and start checkpoints, then one per super-step: measure,
     # (feedback | data), plan, 2 x (build, validate), wrap_up
     assert await _checkpoints(engine, result.run_id) == 2 + 1 + 1 + 1 + 4 + 1
