@@ -49,6 +49,7 @@ from nexus_agents.graphs.spec import (
     RouteStep,
     Step,
     SubgraphStep,
+    alongside_actions,
     case_key,
     resolve_step_function,
 )
@@ -184,6 +185,7 @@ class _Builder:
     ) -> None:
         """Add ``steps``; the last one continues to ``cont`` (a step id, ``<loop>.check``
         or END)."""
+        steps, side = alongside_actions(steps)
         for index, step in enumerate(steps):
             default = steps[index + 1].id if index + 1 < len(steps) else cont
             succ = _target(step.next) if step.next else default
@@ -198,11 +200,19 @@ class _Builder:
                 elif loop is not None and after is None and not step.next:
                     decider = self._check_decider(loop.step, loop.succ)
                 node = self._leaf(step, loop)
+                beside = side.get(step.id)
+                if beside is not None:  # a dead end: nothing waits for it
+                    builder.add_node(beside.id, self._leaf(beside, loop))
                 if decider is None:
                     builder.add_node(step.id, node)
                     self._edges(builder, step.id, succ)
+                    if beside is not None:
+                        builder.add_edge(step.id, beside.id)
                 else:
-                    builder.add_node(step.id, _Decided(step.id, node, self._followed(decider)))
+                    decide = self._followed(decider)
+                    if beside is not None:
+                        decide = _also_to(decide, beside.id)
+                    builder.add_node(step.id, _Decided(step.id, node, decide))
             elif isinstance(step, RouteStep):
                 if not self._fusible(steps, index):
                     self._route_nodes[step.id] = self._route_decider(step)
@@ -378,6 +388,16 @@ class _Builder:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _also_to(decide: Decider, node: str) -> Decider:
+    """``decide``, going to ``node`` as well (an alongside action)."""
+
+    async def both(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
+        update, goto = await decide(state, ctx)
+        return update, [*goto, node]
+
+    return both
 
 
 def _target(step_id: str | None) -> str:

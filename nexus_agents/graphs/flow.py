@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from nexus_agents.graphs.spec import LoopStep, ParallelStep, RouteStep, Step
+from nexus_agents.graphs.spec import LoopStep, ParallelStep, RouteStep, Step, alongside_actions
 
 __all__ = ["FlowWalker"]
 
@@ -26,8 +26,13 @@ class FlowWalker:
 
     def block(self, steps: list[Step], cont: str) -> None:
         """Draw ``steps`` in order; the last one continues to ``cont``."""
+        steps, side = alongside_actions(steps)
         for index, step in enumerate(steps):
             self.node(step)
+            beside = side.get(step.id)
+            if beside is not None:
+                self.node(beside)
+                self.edge(step.id, beside.id, "alongside")
             succ = step.next or (steps[index + 1].id if index + 1 < len(steps) else cont)
             if isinstance(step, RouteStep):
                 if step.call:

@@ -9,7 +9,9 @@ A spec names a workflow and lists its steps. Each step is one building block:
 - ``approval: {id, decider, question, options, on_timeout, timeout_minutes}``
 - ``subgraph: {id, graph}``
 - ``call: {id, function: pkg.mod:fn}``
-- ``action: {id, kind, from, requires_approval, only_if: {value, equals}}``
+- ``action: {id, kind, from, requires_approval, only_if: {value, equals}, alongside}``
+  (``alongside: true``: the step after it starts in the same super-step, without
+  waiting for the action)
 
 Any step may carry ``next: <step id | end>``; otherwise flow continues with the
 following step of its list. Validation errors are ``SpecError(file, reason, item=step)``.
@@ -46,6 +48,7 @@ __all__ = [
     "SubgraphStep",
     "UntilCondition",
     "ValueSpec",
+    "alongside_actions",
     "iter_steps",
     "parse_spec",
     "resolve_function",
@@ -180,6 +183,24 @@ class ActionStep(_StepBase):
     only_if: UntilCondition | None = Field(
         default=None, description="the action is skipped unless this state value matches"
     )
+    alongside: bool = Field(
+        default=False,
+        description="run in the same super-step as the step after it: that step does not "
+        "wait for the action (a notification beside the response it announces)",
+    )
+
+
+def alongside_actions(steps: list[Step]) -> tuple[list[Step], dict[str, ActionStep]]:
+    """``steps`` without their ``alongside`` actions, and each such action by the id of
+    the step it follows: that step continues to the action *and* to the step after it."""
+    kept: list[Step] = []
+    side: dict[str, ActionStep] = {}
+    for step in steps:
+        if isinstance(step, ActionStep) and step.alongside and kept:
+            side[kept[-1].id] = step
+        else:
+            kept.append(step)
+    return kept, side
 
 
 Step = Annotated[
@@ -460,8 +481,44 @@ def _check_references(spec: GraphSpec) -> None:
                         "declared in 'state'",
                         item=step.id,
                     )
+                if step.alongside:
+                    _check_alongside(spec, steps, step, referenced)
 
+    referenced = {
+        target
+        for step in iter_steps(spec.steps)
+        for target in (
+            step.next,
+            *(step.cases.values() if isinstance(step, RouteStep) else ()),
+            step.default if isinstance(step, RouteStep) else None,
+            step.on_exhausted if isinstance(step, LoopStep) else None,
+        )
+        if target
+    }
     check_block(spec.steps, set(), False)
+
+
+def _check_alongside(
+    spec: GraphSpec, steps: list[Step], step: ActionStep, referenced: set[str]
+) -> None:
+    """An ``alongside`` action hangs off the step before it: it needs one (an agent, call,
+    action or approval step that continues to the next in the list), a step after it to
+    run beside, and no jump to or from it."""
+    index = next(i for i, s in enumerate(steps) if s is step)
+    before = steps[index - 1] if index > 0 else None
+    reason = None
+    if not isinstance(before, AgentStep | CallStep | ActionStep | ApprovalStep | SubgraphStep):
+        reason = "must directly follow an agent, call, action, approval or subgraph step"
+    elif before.next is not None or (isinstance(before, ActionStep) and before.alongside):
+        reason = f"must follow a step that continues to it ({before.id!r} jumps elsewhere)"
+    elif index + 1 >= len(steps):
+        reason = "needs a step after it in its list to run beside"
+    elif step.next is not None:
+        reason = "cannot have 'next': nothing continues from an alongside action"
+    elif step.id in referenced:
+        reason = "cannot be the target of a route, loop or 'next'"
+    if reason is not None:
+        raise SpecError(spec.source, f"an alongside action {reason}", item=step.id)
 
 
 def _check_route(spec: GraphSpec, step: RouteStep, known_values: set[str]) -> None:

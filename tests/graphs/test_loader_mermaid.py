@@ -75,3 +75,16 @@ def test_mermaid_shows_every_step_and_branch() -> None:
 def test_spec_files_in_tests_folder_load() -> None:
     for file in sorted(SPECS_DIR.glob("*.yaml")):
         assert load_spec(file).name == file.stem
+
+
+def test_mermaid_draws_an_alongside_action_as_a_side_branch() -> None:
+    text = to_mermaid(spec_from("""
+        name: told
+        steps:
+          - {id: triage, agent: analytics_reporter}
+          - action: {id: tell, kind: notify, from: triage, alongside: true}
+          - {id: respond, agent: developer}
+    """))
+    assert "triage -->|alongside| tell" in text
+    assert "triage --> respond" in text
+    assert "tell -->" not in text  # nothing continues from it

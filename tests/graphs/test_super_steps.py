@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from graph_specs import spec_from
 
 from nexus_agents.testing.fake_executor import FakeStepExecutor
@@ -160,3 +161,84 @@ async def test_a_decision_that_reaches_a_route_node_takes_that_route_in_the_same
     engine = await make_engine({"chained": spec_from(CHAINED)}, other)
     assert (await engine.start("chained")).status == "succeeded"
     assert other.ran() == ["triage", "fix_b", "check", "done"]
+
+
+ALONGSIDE = """
+    name: alongside
+    state:
+      sev: {enum: [high, low]}
+    steps:
+      - {id: triage, agent: analytics_reporter, set: {sev: narrative.sev}}
+      - action: {id: tell, kind: notify, from: triage, alongside: true}
+      - route: {id: by_sev, on: sev, cases: {high: respond}, default: log}
+      - {id: respond, agent: developer, next: end}
+      - {id: log, agent: studio_producer}
+"""
+
+
+async def test_an_alongside_action_runs_beside_the_next_step_which_does_not_wait(
+    make_engine: Any, tmp_path: Any
+) -> None:
+    import asyncio
+
+    from nexus_agents.actions.base import ActionRequest, ActionResult
+
+    responding = asyncio.Event()
+
+    sent: list[str] = []
+
+    class Notifier:
+        async def notify(self, request: ActionRequest) -> ActionResult:
+            # delivered only once the response is under way: in sequence this would hang
+            await asyncio.wait_for(responding.wait(), timeout=10)
+            sent.append(request.idempotency_key)
+            return ActionResult(ok=True)
+
+    fake = FakeStepExecutor(
+        script={"triage": [{"narrative": {"sev": "high"}}]},
+        hooks={"respond": lambda *_: responding.set()},
+    )
+    engine = await make_engine(
+        {"alongside": spec_from(ALONGSIDE)}, fake, integration=Notifier()
+    )
+    result = await engine.start("alongside")
+    assert result.status == "succeeded", result.error
+    assert fake.ran() == ["triage", "respond"]
+    assert result.values["tell"] == "done" and sent == [f"{result.run_id}:tell"]
+    # input and start checkpoints, triage, (tell | respond): the action costs no step
+    assert await _checkpoints(engine, result.run_id) == 2 + 2
+    finished = [e.step for e in await engine.store.events_for(result.run_id) if e.event == "finished"]
+    assert sorted(finished) == ["respond", "tell", "triage"]
+
+
+@pytest.mark.parametrize(
+    ("steps", "reason"),
+    [
+        ("""
+      - action: {id: tell, kind: notify, alongside: true}
+      - {id: a, agent: developer}""", "must directly follow"),
+        ("""
+      - {id: a, agent: developer}
+      - action: {id: tell, kind: notify, from: a, alongside: true}""", "needs a step after it"),
+        ("""
+      - {id: a, agent: developer, next: b}
+      - action: {id: tell, kind: notify, from: a, alongside: true}
+      - {id: b, agent: developer}""", "jumps elsewhere"),
+        ("""
+      - {id: a, agent: developer}
+      - action: {id: tell, kind: notify, from: a, alongside: true, next: end}
+      - {id: b, agent: developer}""", "cannot have 'next'"),
+        ("""
+      - {id: a, agent: developer}
+      - action: {id: tell, kind: notify, from: a, alongside: true}
+      - {id: b, agent: developer, next: tell}""", "cannot be the target"),
+    ],
+)
+def test_an_alongside_action_that_cannot_hang_off_its_step_is_a_spec_error(
+    steps: str, reason: str
+) -> None:
+    from nexus_agents.exceptions import SpecError
+
+    with pytest.raises(SpecError, match=reason) as caught:
+        spec_from("name: bad\nsteps:" + steps)
+    assert "tell" in str(caught.value)
