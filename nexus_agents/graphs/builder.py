@@ -115,16 +115,10 @@ class _Builder:
     _route_nodes: dict[str, Decider] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from nexus_agents.graphs.spec import iter_steps
+        from nexus_agents.graphs.spec import iter_steps, jump_targets
 
         every = list(iter_steps(self.spec.steps))
-        for step in every:
-            targets = [step.next]
-            if isinstance(step, RouteStep):
-                targets += [*step.cases.values(), step.default]
-            elif isinstance(step, LoopStep):
-                targets.append(step.on_exhausted)
-            self._referenced.update(t for t in targets if t)
+        self._referenced = jump_targets(self.spec.steps)
         for step in reversed(every):  # nested steps first: a parallel's entries are its branches'
             self._entries[step.id] = self._entry_nodes(step)
 
@@ -202,9 +196,9 @@ class _Builder:
                 node = self._leaf(step, loop)
                 beside = side.get(step.id)
                 if beside is not None:  # a dead end: nothing waits for it
-                    builder.add_node(beside.id, self._leaf(beside, loop))
+                    _add_node(builder, beside.id, self._leaf(beside, loop))
                 if decider is None:
-                    builder.add_node(step.id, node)
+                    _add_node(builder, step.id, node)
                     self._edges(builder, step.id, succ)
                     if beside is not None:
                         builder.add_edge(step.id, beside.id)
@@ -212,11 +206,12 @@ class _Builder:
                     decide = self._followed(decider)
                     if beside is not None:
                         decide = _also_to(decide, beside.id)
-                    builder.add_node(step.id, _Decided(step.id, node, decide))
+                    _add_node(builder, step.id, _Decided(step.id, node, decide))
             elif isinstance(step, RouteStep):
                 if not self._fusible(steps, index):
                     self._route_nodes[step.id] = self._route_decider(step)
-                    builder.add_node(
+                    _add_node(
+                        builder,
                         step.id, self.nodes.structural(step.id, "route", self._route(step))
                     )
             elif isinstance(step, LoopStep):
@@ -238,7 +233,7 @@ class _Builder:
                 update, goto = await entry(state, ctx)
                 return Command(update=update, goto=goto)
 
-            builder.add_node(step.id, self.nodes.structural(step.id, "loop", enter_body))
+            _add_node(builder, step.id, self.nodes.structural(step.id, "loop", enter_body))
         last = step.body[-1]
         checked_by_leaf = isinstance(last, _LEAF) and not last.next
         self._block(builder, step.body, check, inner)
@@ -251,7 +246,7 @@ class _Builder:
                 update, goto = await decide(state, ctx)
                 return Command(update=update, goto=goto)
 
-            builder.add_node(check, self.nodes.structural(check, "loop_check", check_body))
+            _add_node(builder, check, self.nodes.structural(check, "loop_check", check_body))
 
     def _check_decider(self, step: LoopStep, succ: str) -> Decider:
         body_ids = [s.id for s in step.body]
@@ -292,11 +287,12 @@ class _Builder:
         for number, branch in enumerate(step.branches):
             if _direct_branch(branch):
                 name = branch[0].id
-                builder.add_node(name, self._leaf(branch[0], loop))
+                _add_node(builder, name, self._leaf(branch[0], loop))
             else:
                 name = f"{step.id}.b{number}"
                 sub = self.build(branch).compile()
-                builder.add_node(
+                _add_node(
+                    builder,
                     name, self.nodes.structural(name, "branch", _run_nested(sub, None))
                 )
             tails.append(name)
@@ -388,6 +384,12 @@ class _Builder:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _add_node(builder: StateGraph[Any, Any, Any, Any], name: str, node: Node) -> None:
+    # LangGraph's add_node overloads do not describe a node taking (state, config,
+    # runtime) as positional parameters, which LangGraph itself supports at run time
+    builder.add_node(name, node)  # type: ignore[call-overload]
 
 
 def _also_to(decide: Decider, node: str) -> Decider:

@@ -50,6 +50,7 @@ __all__ = [
     "ValueSpec",
     "alongside_actions",
     "iter_steps",
+    "jump_targets",
     "parse_spec",
     "resolve_function",
     "resolve_step_function",
@@ -484,26 +485,30 @@ def _check_references(spec: GraphSpec) -> None:
                 if step.alongside:
                     _check_alongside(spec, steps, step, referenced)
 
-    referenced = {
-        target
-        for step in iter_steps(spec.steps)
-        for target in (
-            step.next,
-            *(step.cases.values() if isinstance(step, RouteStep) else ()),
-            step.default if isinstance(step, RouteStep) else None,
-            step.on_exhausted if isinstance(step, LoopStep) else None,
-        )
-        if target
-    }
+    referenced = jump_targets(spec.steps)
     check_block(spec.steps, set(), False)
+
+
+def jump_targets(steps: list[Step]) -> set[str]:
+    """Every step id (or 'end') a ``next``, a route's case or default or a loop's
+    ``on_exhausted`` in ``steps`` (nested ones included) jumps to."""
+    targets: set[str] = set()
+    for step in iter_steps(steps):
+        found = [step.next]
+        if isinstance(step, RouteStep):
+            found += [*step.cases.values(), step.default]
+        elif isinstance(step, LoopStep):
+            found.append(step.on_exhausted)
+        targets.update(t for t in found if t)
+    return targets
 
 
 def _check_alongside(
     spec: GraphSpec, steps: list[Step], step: ActionStep, referenced: set[str]
 ) -> None:
     """An ``alongside`` action hangs off the step before it: it needs one (an agent, call,
-    action or approval step that continues to the next in the list), a step after it to
-    run beside, and no jump to or from it."""
+    action, approval or subgraph step that continues to the next in the list), a step
+    after it to run beside, and no jump to or from it."""
     index = next(i for i, s in enumerate(steps) if s is step)
     before = steps[index - 1] if index > 0 else None
     reason = None
