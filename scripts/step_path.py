@@ -50,11 +50,12 @@ def measure() -> dict[str, Any]:
         return await invoke(self, *args, **kwargs)
 
     async def spy_request(self: Any, *args: Any, **kwargs: Any) -> Any:
-        frames = _nexus_frames()
         # LangGraph runs a node as a task of its own: its stack starts where the asyncio
-        # runner of the command resumed it; the node's frames are the ones in runs/
-        start = next(i for i, f in enumerate(frames) if "/runs/" in f.filename)
-        seen.setdefault("node_to_http", frames[start:])
+        # runner of the command resumed it; the node's frames follow LangGraph's last one
+        stack = traceback.extract_stack()[:-1]
+        last = max(i for i, f in enumerate(stack) if "/langgraph/" in f.filename)
+        node = [f for f in stack[last + 1 :] if f"/{PACKAGE}/" in f.filename]
+        seen.setdefault("node_to_http", node)
         return await request(self, *args, **kwargs)
 
     Pregel.ainvoke = spy_invoke  # type: ignore[method-assign]
