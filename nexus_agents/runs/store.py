@@ -13,6 +13,7 @@ schema: column types, the auto-numbered key and the column giving insertion orde
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -258,8 +259,9 @@ class SqliteDatabase:
         self.conn = conn
         self._thread = thread
         self._closed = False
-        # writes queued by execute_soon and not yet taken by a flush on the thread
-        self._soon: list[tuple[str, tuple[Any, ...]]] = []
+        # writes queued by execute_soon (and batches by execute_batch) not yet taken by a
+        # flush on the thread
+        self._soon: list[tuple[str, tuple[Any, ...]] | _Batch] = []
         self._soon_lock = threading.Lock()
         self._flush_queued = False  # a flush waits for the thread
         self._flush_scheduled = False  # a hand-over waits for the end of the loop's turn
@@ -291,8 +293,11 @@ class SqliteDatabase:
         concurrent runs' events and usage rows then take one hop and one transaction."""
         if self._closed:
             raise ValueError("no active connection: the run store was closed")
+        self._queue((sql, tuple(params)))
+
+    def _queue(self, item: tuple[str, tuple[Any, ...]] | _Batch) -> None:
         with self._soon_lock:
-            self._soon.append((sql, tuple(params)))
+            self._soon.append(item)
         if self._flush_scheduled:
             return
         try:
@@ -316,27 +321,42 @@ class SqliteDatabase:
         """On the connection's thread: write every queued statement in one transaction
         (a statement that fails is logged and skipped; the others are kept)."""
         with self._soon_lock:
-            batch, self._soon = self._soon, []
+            queued, self._soon = self._soon, []
             self._flush_queued = False
-        if len(batch) == 1:
-            self.conn.execute(*batch[0]).close()
+        if len(queued) == 1 and not isinstance(queued[0], _Batch):
+            self.conn.execute(*queued[0]).close()
             return
-        with self.conn:
-            self.conn.execute("BEGIN")
-            for sql, params in batch:
-                try:
-                    self.conn.execute(sql, params).close()
-                except sqlite3.Error as exc:
-                    logger.warning("a queued run-store write failed: %s", exc)
+        batches: list[_Batch] = []
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN")
+                for item in queued:
+                    if isinstance(item, _Batch):
+                        batches.append(item)
+                        item.error = _write_batch(self.conn, item.statements)
+                        continue
+                    try:
+                        self.conn.execute(*item).close()
+                    except sqlite3.Error as exc:
+                        logger.warning("a queued run-store write failed: %s", exc)
+        except BaseException as exc:  # the commit failed: no batch was written
+            for batch in batches:
+                batch.error = exc
+            raise
+        finally:
+            _settle(batches)
 
     async def execute_batch(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        def run() -> None:
-            with self.conn:  # one transaction: all statements or none
-                self.conn.execute("BEGIN")
-                for sql, params in statements:
-                    self.conn.execute(sql, tuple(params))
+        """Write ``statements`` all or none, and return once they are committed.
 
-        await self._call(run)
+        The batch joins the writes queued in this turn of the event loop (other runs'
+        steps among them): one hop to the thread and one commit for all of them, each
+        batch in a savepoint of its own, so one failing batch leaves the others written."""
+        if self._closed:
+            raise ValueError("no active connection: the run store was closed")
+        done = asyncio.get_running_loop().create_future()
+        self._queue(_Batch([(sql, tuple(params)) for sql, params in statements], done))
+        await done
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         def run() -> dict[str, Any] | None:
@@ -371,6 +391,55 @@ class SqliteDatabase:
         finally:
             self._closed = True
             self._thread.shutdown(wait=False)
+
+
+class _Batch:
+    """Statements ``execute_batch`` queued, and the future its caller waits on."""
+
+    __slots__ = ("done", "error", "statements")
+
+    def __init__(self, statements: list[tuple[str, tuple[Any, ...]]], done: asyncio.Future[None]):
+        self.statements = statements
+        self.done = done
+        self.error: BaseException | None = None
+
+
+def _write_batch(
+    conn: sqlite3.Connection, statements: list[tuple[str, tuple[Any, ...]]]
+) -> BaseException | None:
+    """Inside the flush's transaction: the batch's statements in a savepoint, rolled back
+    on the first failure; the failure is returned for the batch's caller."""
+    conn.execute("SAVEPOINT nexus_batch").close()
+    try:
+        for sql, params in statements:
+            conn.execute(sql, params).close()
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK TO nexus_batch").close()
+        conn.execute("RELEASE nexus_batch").close()
+        return exc
+    conn.execute("RELEASE nexus_batch").close()
+    return None
+
+
+def _settle(batches: list[_Batch]) -> None:
+    """From the connection's thread: wake the callers of the flushed batches (one hop per
+    event loop, not per batch)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Batch]] = {}
+    for batch in batches:
+        by_loop.setdefault(batch.done.get_loop(), []).append(batch)
+    for loop, group in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_wake, group)
+
+
+def _wake(batches: list[_Batch]) -> None:
+    for batch in batches:
+        if batch.done.done():  # the caller was cancelled
+            continue
+        if batch.error is None:
+            batch.done.set_result(None)
+        else:
+            batch.done.set_exception(batch.error)
 
 
 def _log_failure(future: Future[Any]) -> None:

@@ -164,6 +164,36 @@ async def check_step_records_commit_together(open_store: OpenStore) -> None:
         assert (await store.usage_totals("r"))["calls"] == 1
 
 
+async def check_concurrent_steps_commit_apart(open_store: OpenStore) -> None:
+    """Steps of many runs finishing at once (their records may share one commit): each
+    step's records are written whole, and the one that cannot be stored fails alone."""
+    async with await open_store() as store:
+        for n in range(30):
+            await store.create_run(f"r{n}", "incident_response")
+
+        async def finish(n: int) -> None:
+            usage = [UsageRecord(run_id=f"r{n}", step="triage", agent="a", prompt_tokens=n)]
+            if n == 13:  # a row the database refuses, after a good one
+                usage.append(UsageRecord.model_construct(run_id=None, step="triage", agent="a"))
+            await store.add_event(f"r{n}", "triage", "started", wait=False)
+            await store.record_step(
+                f"r{n}", "triage", agent="a", usage=usage, artifact={"kind": "triage", "n": n}
+            )
+
+        outcomes = await asyncio.gather(*(finish(n) for n in range(30)), return_exceptions=True)
+        failed = [n for n, out in enumerate(outcomes) if isinstance(out, BaseException)]
+        assert failed == [13]
+        for n in range(30):
+            events = [e.event for e in await store.events_for(f"r{n}")]
+            artifacts = [a.data for a in await store.artifacts_for(f"r{n}")]
+            calls = (await store.usage_totals(f"r{n}"))["calls"]
+            if n == 13:  # nothing of the failed step but its queued started event
+                assert (events, artifacts, calls) == (["started"], [], 0)
+            else:
+                assert events == ["started", "finished"]
+                assert artifacts == [{"kind": "triage", "n": n}] and calls == 1
+
+
 async def check_a_lease_has_one_holder_until_released(open_store: OpenStore) -> None:
     async with await open_store() as first, await open_store() as second:
         lease = await first.acquire_lease("r")
@@ -281,6 +311,7 @@ CONTRACT: list[Callable[[OpenStore], Awaitable[None]]] = [
     check_actions_recorded_once,
     check_many_concurrent_writers,
     check_step_records_commit_together,
+    check_concurrent_steps_commit_apart,
     check_queued_writes_land_in_order_and_one_bad_write_loses_no_other,
     check_a_lease_has_one_holder_until_released,
     check_racing_claims_give_one_holder,
