@@ -127,18 +127,24 @@ def _json_block(value: Any, limit: int = DEFAULT_LIMITS.field_chars) -> str:
     upstream artifact, sent again (a later step, the next run of a period), is not cleaned
     again. Anything else (models, dates, dataclasses, keys that are not strings) is
     cleaned every time."""
-    key = _digest(value, limit)
+    raw = _plain_json(value)
+    key = None if raw is None else (hashlib.blake2b(raw, digest_size=20).digest(), limit)
     if key is not None:
         with _BLOCKS_LOCK:
             block = _BLOCKS.get(key)
             if block is not None:
                 _BLOCKS.move_to_end(key)
                 return block
-    text = orjson.dumps(
-        _cleaned(value, limit), default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-    )
-    for raw, escaped in _JSON_ESCAPES.items():
-        text = text.replace(raw, escaped)
+    if raw is not None and _clean_already(raw, limit):
+        text = raw  # what cleaning would give, without walking the data
+    else:
+        text = orjson.dumps(
+            _cleaned(value, limit),
+            default=str,
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+        )
+    for char, escaped in _JSON_ESCAPES.items():
+        text = text.replace(char, escaped)
     block = "```json\n" + text.decode() + "\n```"
     if key is not None and len(block) <= _BLOCK_CACHE_CHARS // 8:
         with _BLOCKS_LOCK:
@@ -169,15 +175,31 @@ def _not_plain(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _digest(value: Any, limit: int) -> tuple[bytes, int] | None:
-    """A key for ``value`` as plain JSON data (dicts with string keys, lists, tuples,
-    strings, numbers, booleans, None; enum members and UUIDs serialise as the values they
-    are cleaned as), or None for anything else."""
+def _plain_json(value: Any) -> bytes | None:
+    """``value`` as JSON with sorted keys when it is plain JSON data (dicts with string
+    keys, lists, tuples, strings, numbers, booleans, None; enum members and UUIDs
+    serialise as the values they are cleaned as), or None for anything else."""
     try:
-        raw = orjson.dumps(value, default=_not_plain, option=_PLAIN)
+        return orjson.dumps(value, default=_not_plain, option=_PLAIN)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return None
-    return hashlib.blake2b(raw, digest_size=20).digest(), limit
+
+
+def _digest(value: Any, limit: int) -> tuple[bytes, int] | None:
+    """The cache key of ``value``'s block: a digest of its plain JSON, or None."""
+    raw = _plain_json(value)
+    return None if raw is None else (hashlib.blake2b(raw, digest_size=20).digest(), limit)
+
+
+# In JSON text, the escapes of the control characters ``normalise`` drops or changes.
+_CONTROL_ESCAPES = (b"\\u00", b"\\r", b"\\f", b"\\b", b"\x7f")
+
+
+def _clean_already(raw: bytes, limit: int) -> bool:
+    """Whether cleaning the plain data ``raw`` was dumped from would change nothing: all
+    of it ASCII with no control character (nothing to normalise), and no longer than
+    ``limit`` (so no string in it is). A false alarm only costs a walk over the data."""
+    return len(raw) <= limit and raw.isascii() and not any(e in raw for e in _CONTROL_ESCAPES)
 
 
 def _fenced(docs: list[UntrustedText], limits: PromptLimits) -> list[str]:

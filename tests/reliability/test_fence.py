@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rel_support import nexus_for
 
 from nexus_agents.exceptions import NexusError
@@ -285,3 +287,52 @@ def test_values_that_are_not_plain_json_are_cleaned_every_time() -> None:
         content = build_messages("a", PromptParts(task="t", facts=facts))[1].content or ""
         assert "</untrusted_data>" not in content and "\u200b" not in content
         assert _facts_block(content)["tag"] == "</untrusted_data>"
+
+
+# pieces of strings: plain, markup, control, invisible and look-alike characters, and
+# text that reads like a JSON escape
+_PIECES = [*"ab <>&`#\"\\/\n\t\r\x00\x1f\x7f\u200b\uff1c\u2029é", "\\u00", "\\r", "x" * 60]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=20).map("".join)
+_PLAIN_DATA = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats() | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_PLAIN_DATA, limit=st.sampled_from([100, 8_000]))
+def test_a_block_of_clean_data_skips_the_walk_and_still_equals_the_cleaned_one(
+    value: Any, limit: int
+) -> None:
+    """Plain data found clean by its JSON text is not walked; the block is byte for byte
+    the one cleaning every string gives (cut, normalised, escaped)."""
+    import orjson
+
+    from nexus_agents.runtime import prompting
+
+    with prompting._BLOCKS_LOCK:
+        prompting._BLOCKS.clear()
+    walked = orjson.dumps(
+        prompting._cleaned(value, limit),
+        default=str,
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+    )
+    for char, escaped in prompting._JSON_ESCAPES.items():
+        walked = walked.replace(char, escaped)
+    assert prompting._json_block(value, limit) == "```json\n" + walked.decode() + "\n```"
+
+
+def test_only_clean_ascii_within_the_limit_skips_the_walk() -> None:
+    from nexus_agents.runtime.prompting import _clean_already
+
+    assert _clean_already(b'{"a":"plain text\\n\\twith breaks"}', 100)
+    for dirty in (
+        '{"a":"\\r"}',  # a carriage return, folded to a line break
+        '{"a":"\\u0000"}',  # a control character, dropped
+        '{"a":"\\f"}',
+        '{"a":"\x7f"}',
+        '{"a":"\uff1c"}',  # a look-alike bracket, folded to "<"
+    ):
+        assert not _clean_already(dirty.encode(), 100), dirty
+    assert not _clean_already(b'{"a":"' + b"x" * 200 + b'"}', 100)  # a string to cut
