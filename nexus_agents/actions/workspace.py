@@ -267,8 +267,19 @@ class WorkspaceIntegration:
             "result": result.model_dump(mode="json"),
             "executed_at": datetime.now(UTC).isoformat(),
         }
-        with self.log_path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+        line = (json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8")
+        with self.log_path.open("ab") as fh:
+            fh.write(line)
+            fh.flush()
+            # appended at the end whatever other processes wrote: this one's offset is
+            # now just past the line
+            start = fh.tell() - len(line)
+        if start == self._offset:  # nothing unread before it: known without reading it back
+            key = row.get("idempotency_key")
+            if key not in self._known:
+                self._order.append(key)
+            self._known[key] = row
+            self._offset = start + len(line)
 
     @contextlib.contextmanager
     def _backlog_lock(self) -> Iterator[None]:

@@ -81,6 +81,26 @@ async def test_appends_see_rows_others_wrote_since(tmp_path: Path) -> None:
     assert ids == ["BL-0040", "BL-0002", "BL-0003", "BL-0004", "BL-0041"]
 
 
+async def test_the_action_log_is_shared_with_other_writers(tmp_path: Path) -> None:
+    # each integration knows its own log lines without reading them back, and still
+    # reads what another process appended in between, in the file's order
+    def note(key: str) -> ActionRequest:
+        return ActionRequest(kind="notify", idempotency_key=key, run_id=key, step_id="s")
+
+    ours, theirs = WorkspaceIntegration(tmp_path), WorkspaceIntegration(tmp_path)
+    await ours.notify(note("a"))
+    await theirs.notify(note("b"))
+    await ours.notify(note("c"))
+    await theirs.notify(note("d"))
+    for integration in (ours, theirs, WorkspaceIntegration(tmp_path)):
+        assert integration.executed_keys() == ["a", "b", "c", "d"]
+        assert [r["run_id"] for r in integration.records()] == ["a", "b", "c", "d"]
+    # an action another process executed is not executed again
+    before = (tmp_path / "actions.jsonl").read_text()
+    assert (await ours.notify(note("d"))).detail == "notification recorded"
+    assert (tmp_path / "actions.jsonl").read_text() == before
+
+
 async def test_actions_run_once_across_resume_and_respect_approval(tmp_path: Path) -> None:
     async with await Engine.open(specs={"postmortem": _spec()}, executor=_fake(), workspace=tmp_path) as engine:
         paused = await engine.start("postmortem")
