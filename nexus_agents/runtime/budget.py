@@ -11,12 +11,12 @@ counts as a call.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import orjson
 from pydantic import BaseModel
 
 from nexus_agents.config import RunLimits
@@ -60,9 +60,9 @@ def estimate_prompt_tokens(request: ChatRequest) -> int:
         chars += len(message.content or "")
         chars += sum(len(call.arguments) + len(call.name) for call in message.tool_calls)
     for tool in request.tools:
-        chars += len(tool.name) + len(tool.description) + len(json.dumps(tool.parameters))
+        chars += len(tool.name) + len(tool.description) + len(orjson.dumps(tool.parameters, default=str))
     if request.response_format is not None:
-        chars += len(json.dumps(request.response_format.json_schema))
+        chars += len(orjson.dumps(request.response_format.json_schema, default=str))
     return math.ceil(chars / _CHARS_PER_TOKEN) + _TOKENS_PER_MESSAGE * len(request.messages)
 
 
