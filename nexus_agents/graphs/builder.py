@@ -129,6 +129,7 @@ class _Builder:
     # a loop's check that directly follows a leaf is decided inside that leaf's node, a
     # loop is entered by the leaf before it, and a parallel group fans out by edges from
     # its predecessor to the branch heads and fans in by a waiting edge to its successor.
+    # A route or loop other steps jump to keeps a node for them as well.
 
     def _entry_nodes(self, step: Step) -> list[str]:
         if isinstance(step, ParallelStep):
@@ -154,10 +155,15 @@ class _Builder:
 
     def _fusible(self, steps: list[Step], index: int) -> bool:
         """Whether ``steps[index]`` (a route or loop) can be decided by the leaf before it."""
-        if index == 0 or steps[index].id in self._referenced:
+        if index == 0:
             return False
         before = steps[index - 1]
         return isinstance(before, _LEAF) and not before.next
+
+    def _own_node(self, steps: list[Step], index: int) -> bool:
+        """Whether ``steps[index]`` (a route or loop) needs a node: no leaf decides it, or
+        other steps jump to it (the leaf before it still decides it on its own path)."""
+        return not self._fusible(steps, index) or steps[index].id in self._referenced
 
     def build(self, steps: list[Step]) -> StateGraph[Any, Any, Any, Any]:
         builder: StateGraph[Any, Any, Any, Any] = StateGraph(GraphState, context_schema=RunContext)
@@ -208,14 +214,14 @@ class _Builder:
                         decide = _also_to(decide, beside.id)
                     _add_node(builder, step.id, _Decided(step.id, node, decide))
             elif isinstance(step, RouteStep):
-                if not self._fusible(steps, index):
+                if self._own_node(steps, index):
                     self._route_nodes[step.id] = self._route_decider(step)
                     _add_node(
                         builder,
                         step.id, self.nodes.structural(step.id, "route", self._route(step))
                     )
             elif isinstance(step, LoopStep):
-                self._loop(builder, step, succ, enter=not self._fusible(steps, index))
+                self._loop(builder, step, succ, enter=self._own_node(steps, index))
             elif isinstance(step, ParallelStep):
                 self._parallel(builder, step, succ, loop)
 

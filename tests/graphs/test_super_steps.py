@@ -107,6 +107,44 @@ async def test_a_route_reached_from_elsewhere_keeps_its_own_node(make_engine: An
     assert "decide" in set(engine.graph("jumpy").get_graph().nodes)
 
 
+async def test_a_loop_reached_from_elsewhere_is_still_entered_by_the_leaf_before_it(
+    make_engine: Any,
+) -> None:
+    spec = spec_from("""
+        name: two_ways_in
+        state:
+          path: {enum: [direct, other]}
+          verdict: {enum: [PASS, FAIL]}
+        steps:
+          - {id: triage, agent: analytics_reporter, set: {path: narrative.path}}
+          - route: {id: which, on: path, cases: {direct: plain, other: side}}
+          - {id: side, agent: developer, next: fixing}
+          - {id: plain, agent: developer}
+          - loop:
+              id: fixing
+              max_attempts: 2
+              until: {value: verdict, equals: PASS}
+              body:
+                - {id: fix, agent: developer}
+                - {id: check, agent: evidence_collector, set: {verdict: narrative.verdict}}
+          - {id: done, agent: studio_producer}
+    """)
+    for path, ran, steps in (
+        ("direct", ["triage", "plain", "fix", "check", "done"], 5),
+        ("other", ["triage", "side", "fix", "check", "done"], 6),  # + the loop's own node
+    ):
+        fake = FakeStepExecutor(script={
+            "triage": [{"narrative": {"path": path}}],
+            "check": [{"narrative": {"verdict": "PASS"}}],
+        })
+        engine = await make_engine({"two_ways_in": spec}, fake)
+        result = await engine.start("two_ways_in")
+        assert result.status == "succeeded" and fake.ran() == ran
+        assert result.values["fixing"] == "passed"
+        assert await _checkpoints(engine, result.run_id) == 2 + steps
+    assert "fixing" in set(engine.graph("two_ways_in").get_graph().nodes)
+
+
 CHAINED = """
     name: chained
     state:
