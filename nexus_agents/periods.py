@@ -19,6 +19,7 @@ year       ``2026``                calendar year
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -170,6 +171,7 @@ _PATTERNS: list[tuple[re.Pattern[str], PeriodKind]] = [
 ]
 
 
+@functools.lru_cache(maxsize=1024)  # a run's steps parse the same label over and over
 def parse_period(label: str, slot_minutes: int = 5) -> Period:
     """Parse a period label (see the module docstring); InputError (a ValueError) on a bad label."""
     text = label.strip()
