@@ -17,6 +17,7 @@ facts, which name the alert by source, id and service only.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -264,7 +265,12 @@ def _timeline(ctx: FactsContext, subject: Subject) -> list[TimelineEntry]:
 
 def _tickets_during(ctx: FactsContext, subject: Subject) -> int:
     until = subject.resolved_at or ctx.as_of
-    return sum(1 for t in ticket_rows(ctx.workspace) if subject.detected_at <= t.created_at < until)
+    created = ctx.workspace.memoized(
+        "ticket_creation_times",
+        lambda: sorted(t.created_at for t in ticket_rows(ctx.workspace)),
+        tables=["tickets"],
+    )
+    return max(0, bisect.bisect_left(created, until) - bisect.bisect_left(created, subject.detected_at))
 
 
 def _common_context(ctx: FactsContext, subject: Subject, sla: IncidentSla) -> dict[str, Any]:

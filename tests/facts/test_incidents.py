@@ -156,3 +156,27 @@ def test_revenue_alert_notifies_finance_whatever_the_model_says(demo_ws: Workspa
     triage = IncidentTriage.compose(bundle.facts, narrative)
     assert "Finance Tracker" in triage.notify  # type: ignore[attr-defined]
     assert "Studio Producer" in triage.notify  # type: ignore[attr-defined]
+
+
+def test_tickets_during_an_incident_are_counted_in_its_window(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    from nexus_agents.data.rows import ticket_rows
+
+    ws = copy_without(demo_ws, tmp_path / "ws")
+    detected = datetime.fromisoformat(DETECTED)
+    as_of = detected + timedelta(hours=3)
+    state = {"inputs": {"alert": _alert(error_rate=0.7)}}
+
+    def counted() -> int:
+        bundle, _ = build(ws, "incident_triage", SLOT, as_of=as_of, state=state)
+        return int(bundle.context["tickets_created_during_incident"])
+
+    expected = sum(1 for t in ticket_rows(ws) if detected <= t.created_at < as_of)
+    assert counted() == expected
+    # tickets at the window's edges: the one at detection counts, the one at as_of not
+    tickets = ws.path / "data" / "tickets.csv"
+    with tickets.open("a", encoding="utf-8") as fh:
+        for n, at in enumerate((detected, detected + timedelta(hours=1), as_of)):
+            fh.write(f"T-9{n},{at.isoformat()},,,normal,web,Checkout fails,502 on pay\n")
+    assert counted() == expected + 2
