@@ -275,7 +275,7 @@ class WorkspaceIntegration:
             # now just past the line
             start = fh.tell() - len(line)
         if start == self._offset:  # nothing unread before it: known without reading it back
-            key = row.get("idempotency_key")
+            key = request.idempotency_key
             if key not in self._known:
                 self._order.append(key)
             self._known[key] = row
