@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from nexus_agents.artifacts.attempts import history_with_artifacts
 from nexus_agents.artifacts.handoffs import ESCALATION_OPTIONS, MAX_ATTEMPTS, RETRY_RULE
 from nexus_agents.exceptions import ConfigError
 from nexus_agents.facts import FactsContext, facts_builder
@@ -102,7 +103,11 @@ def loop_history(ctx: FactsContext) -> list[dict[str, Any]]:
     Without the option: the loop whose records hold QA verdicts, preferring the one whose
     body contains this step.
     """
-    history = ctx.state.get("history") or {}
+    artifacts = ctx.state.get("artifacts") or {}
+    history = {
+        loop: history_with_artifacts(records or [], artifacts)
+        for loop, records in (ctx.state.get("history") or {}).items()
+    }
     if ctx.options.get("loop"):
         return list(history.get(str(ctx.options["loop"])) or [])
     candidates = [

@@ -34,6 +34,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from nexus_agents.artifacts.attempts import attempt_record, by_reference, history_with_artifacts
 from nexus_agents.exceptions import SpecError
 from nexus_agents.graphs.errors import StepFailedError
 from nexus_agents.graphs.executor import RunContext, StepContext
@@ -97,7 +98,12 @@ def _direct_branch(branch: list[Step]) -> bool:
 
 def _loop_entry(step: LoopStep, body: list[str]) -> Decider:
     async def enter(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
-        return {"attempts": {step.id: 1}, "values": {step.id: "running"}}, body
+        update: dict[str, Any] = {"attempts": {step.id: 1}, "values": {step.id: "running"}}
+        records = state.get("history", {}).get(step.id) or []
+        if by_reference(records):  # entered again: the last pass's artifacts are copied in
+            artifacts = state.get("artifacts", {})
+            update["history"] = {step.id: history_with_artifacts(records, artifacts)}
+        return update, body
 
     return enter
 
@@ -262,16 +268,17 @@ class _Builder:
         async def decide(state: dict[str, Any], ctx: RunContext) -> tuple[dict[str, Any], Any]:
             attempt = int(state.get("attempts", {}).get(step.id, 1))
             actual = state.get("values", {}).get(step.until.value)
-            record = {
-                "attempt": attempt,
-                "result": case_key(actual) if actual is not None else None,
-                "artifacts": {
-                    sid: art for sid, art in state.get("artifacts", {}).items() if sid in body_ids
-                },
-            }
+            passed = step.until.accepts(actual)
+            record = attempt_record(
+                attempt,
+                case_key(actual) if actual is not None else None,
+                body_ids,
+                state.get("artifacts", {}),
+                last=passed or attempt >= step.max_attempts,
+            )
             history = [*state.get("history", {}).get(step.id, []), record]
             update: dict[str, Any] = {"history": {step.id: history}}
-            if step.until.accepts(actual):
+            if passed:
                 update["values"] = {step.id: "passed"}
                 return update, passed_to
             if attempt >= step.max_attempts:

@@ -288,6 +288,12 @@ def test_escalation_records_three_attempts_and_the_five_options(make_ctx) -> Non
         DAY, state={"history": {"build": records}, "artifacts": records[-1]["artifacts"]}
     )
     bundle, facts = _build("escalation", ctx)
+    # the loop's last record names its steps (their artifacts stay in the state only):
+    # the facts are the same
+    named = [*records[:-1], {"attempt": 3, "result": "FAIL", "steps": ["change", "qa"]}]
+    state = {"history": {"build": named}, "artifacts": records[-1]["artifacts"]}
+    _, same = _build("escalation", make_ctx(DAY, state=state))
+    assert same == facts
     assert (facts.attempts, facts.max_attempts, facts.task_id) == (3, 3, item)
     assert [h.result for h in facts.history] == ["FAIL"] * 3
     assert [h.issues for h in facts.history] == [[f"I{n} [high] problem I{n}"] for n in (1, 2, 3)]

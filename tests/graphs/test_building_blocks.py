@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from graph_specs import spec_from
 
+from nexus_agents.artifacts.attempts import history_with_artifacts, with_artifacts
 from nexus_agents.graphs.executor import StepContext
 from nexus_agents.graphs.spec import AgentStep
 from nexus_agents.testing.fake_executor import FakeStepExecutor
@@ -155,6 +156,46 @@ async def test_bounded_loop(make_engine: Any, verdicts: list[str], attempts: int
     state = await engine.graph("improve").aget_state({"configurable": {"thread_id": result.run_id}})
     history = state.values["history"]["build_validate"]
     assert [h["result"] for h in history] == verdicts[:attempts]
+    # earlier attempts keep a copy of what they wrote (the next attempt overwrote it in
+    # the state); the last one names its steps, whose artifacts are the state's
+    for record, verdict in zip(history[:-1], verdicts, strict=False):
+        assert record["artifacts"]["validate"]["narrative"]["verdict"] == verdict
+    assert "artifacts" not in history[-1] and history[-1]["steps"] == ["build", "validate"]
+    last = with_artifacts(history[-1], state.values["artifacts"])["artifacts"]
+    assert last["validate"]["narrative"]["verdict"] == verdicts[attempts - 1]
+
+
+async def test_a_loop_entered_again_keeps_what_its_earlier_pass_wrote(make_engine: Any) -> None:
+    spec = spec_from("""
+        name: twice
+        state:
+          verdict: {enum: [PASS, FAIL]}
+          again: {enum: ["yes", "no"]}
+        steps:
+          - {id: start, agent: analytics_reporter}
+          - loop:
+              id: fixing
+              max_attempts: 2
+              until: {value: verdict, equals: PASS}
+              body:
+                - {id: fix, agent: developer}
+                - {id: check, agent: evidence_collector, set: {verdict: narrative.verdict}}
+          - {id: review, agent: studio_producer, set: {again: narrative.again}}
+          - route: {id: more, on: again, cases: {"yes": fixing}, default: end}
+    """)
+    fake = FakeStepExecutor(script={
+        "check": [{"narrative": {"verdict": "PASS", "note": n}} for n in ("first", "second")],
+        "review": [{"narrative": {"again": a}} for a in ("yes", "no")],
+    })
+    engine = await make_engine({"twice": spec}, fake)
+    result = await engine.start("twice")
+    assert result.status == "succeeded"
+    assert fake.ran() == ["start", "fix", "check", "review", "fix", "check", "review"]
+    state = await engine.graph("twice").aget_state({"configurable": {"thread_id": result.run_id}})
+    records = history_with_artifacts(
+        state.values["history"]["fixing"], state.values["artifacts"]
+    )
+    assert [r["artifacts"]["check"]["narrative"]["note"] for r in records] == ["first", "second"]
 
 
 async def test_call_step_errors_name_the_step(make_engine: Any, fake: FakeStepExecutor) -> None:
