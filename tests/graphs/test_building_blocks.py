@@ -173,13 +173,7 @@ async def test_a_loop_entered_again_keeps_what_its_earlier_pass_wrote(make_engin
           again: {enum: ["yes", "no"]}
         steps:
           - {id: start, agent: analytics_reporter}
-          - loop:
-              id: fixing
-              max_attempts: 2
-              until: {value: verdict, equals: PASS}
-              body:
-                - {id: fix, agent: developer}
-                - {id: check, agent: evidence_collector, set: {verdict: narrative.verdict}}
+          - FIXING_LOOP
           - {id: review, agent: studio_producer, set: {again: narrative.again}}
           - route: {id: more, on: again, cases: {"yes": fixing}, default: end}
     """)

@@ -120,13 +120,7 @@ async def test_a_loop_reached_from_elsewhere_is_still_entered_by_the_leaf_before
           - route: {id: which, on: path, cases: {direct: plain, other: side}}
           - {id: side, agent: developer, next: fixing}
           - {id: plain, agent: developer}
-          - loop:
-              id: fixing
-              max_attempts: 2
-              until: {value: verdict, equals: PASS}
-              body:
-                - {id: fix, agent: developer}
-                - {id: check, agent: evidence_collector, set: {verdict: narrative.verdict}}
+          - FIXING_LOOP
           - {id: done, agent: studio_producer}
     """)
     for path, ran, steps in (
