@@ -22,8 +22,8 @@ from typing import Any
 PACKAGE = "nexus_agents"
 
 
-def _nexus_frames() -> list[traceback.FrameSummary]:
-    return [f for f in traceback.extract_stack()[:-2] if f"/{PACKAGE}/" in f.filename]
+def _nexus_frames(stack: list[traceback.FrameSummary]) -> list[traceback.FrameSummary]:
+    return [f for f in stack if f"/{PACKAGE}/" in f.filename]
 
 
 def _describe(frames: list[traceback.FrameSummary]) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def measure() -> dict[str, Any]:
     invoke, request = Pregel.ainvoke, base_client.AsyncAPIClient.request
 
     async def spy_invoke(self: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.setdefault("cli_to_graph", _nexus_frames())
+        seen.setdefault("cli_to_graph", _nexus_frames(traceback.extract_stack()[:-1]))
         return await invoke(self, *args, **kwargs)
 
     async def spy_request(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -54,8 +54,7 @@ def measure() -> dict[str, Any]:
         # runner of the command resumed it; the node's frames follow LangGraph's last one
         stack = traceback.extract_stack()[:-1]
         last = max(i for i, f in enumerate(stack) if "/langgraph/" in f.filename)
-        node = [f for f in stack[last + 1 :] if f"/{PACKAGE}/" in f.filename]
-        seen.setdefault("node_to_http", node)
+        seen.setdefault("node_to_http", _nexus_frames(stack[last + 1 :]))
         return await request(self, *args, **kwargs)
 
     Pregel.ainvoke = spy_invoke  # type: ignore[method-assign]

@@ -250,10 +250,7 @@ class WorkspaceIntegration:
         for line in complete.decode("utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                key = row.get("idempotency_key")
-                if key not in self._known:
-                    self._order.append(key)
-                self._known[key] = row
+                self._remember(row.get("idempotency_key"), row)
 
     def _logged(self, key: str) -> ActionResult | None:
         self._refresh()
@@ -275,11 +272,14 @@ class WorkspaceIntegration:
             # now just past the line
             start = fh.tell() - len(line)
         if start == self._offset:  # nothing unread before it: known without reading it back
-            key = request.idempotency_key
-            if key not in self._known:
-                self._order.append(key)
-            self._known[key] = row
+            self._remember(request.idempotency_key, row)
             self._offset = start + len(line)
+
+    def _remember(self, key: Any, row: dict[str, Any]) -> None:
+        """A log row read or written: the latest row of a key wins, its first place stays."""
+        if key not in self._known:
+            self._order.append(key)
+        self._known[key] = row
 
     @contextlib.contextmanager
     def _backlog_lock(self) -> Iterator[None]:

@@ -32,9 +32,9 @@ def attempt_record(
     the loop's ``last`` attempt (they stay in the state as they are)."""
     record: dict[str, Any] = {"attempt": attempt, "result": result}
     if last:
-        record["steps"] = [sid for sid in steps if sid in artifacts]
+        record["steps"] = list(_of(steps, artifacts))
     else:
-        record["artifacts"] = {sid: artifacts[sid] for sid in steps if sid in artifacts}
+        record["artifacts"] = _of(steps, artifacts)
     return record
 
 
@@ -48,7 +48,7 @@ def with_artifacts(record: Mapping[str, Any], artifacts: Mapping[str, Any]) -> d
     if "artifacts" in record:
         return dict(record)
     out = {k: v for k, v in record.items() if k != "steps"}
-    out["artifacts"] = {sid: artifacts[sid] for sid in record.get("steps") or [] if sid in artifacts}
+    out["artifacts"] = _of(record.get("steps") or [], artifacts)
     return out
 
 
@@ -56,3 +56,8 @@ def history_with_artifacts(
     records: Sequence[Mapping[str, Any]], artifacts: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     return [with_artifacts(r, artifacts) for r in records]
+
+
+def _of(steps: Sequence[str], artifacts: Mapping[str, Any]) -> dict[str, Any]:
+    """The artifacts of ``steps`` that the run has, in the order of ``steps``."""
+    return {sid: artifacts[sid] for sid in steps if sid in artifacts}

@@ -269,19 +269,20 @@ class _Builder:
             attempt = int(state.get("attempts", {}).get(step.id, 1))
             actual = state.get("values", {}).get(step.until.value)
             passed = step.until.accepts(actual)
+            exhausted_now = not passed and attempt >= step.max_attempts
             record = attempt_record(
                 attempt,
                 case_key(actual) if actual is not None else None,
                 body_ids,
                 state.get("artifacts", {}),
-                last=passed or attempt >= step.max_attempts,
+                last=passed or exhausted_now,
             )
             history = [*state.get("history", {}).get(step.id, []), record]
             update: dict[str, Any] = {"history": {step.id: history}}
             if passed:
                 update["values"] = {step.id: "passed"}
                 return update, passed_to
-            if attempt >= step.max_attempts:
+            if exhausted_now:
                 update["values"] = {step.id: "exhausted"}
                 return update, exhausted
             update["attempts"] = {step.id: attempt + 1}

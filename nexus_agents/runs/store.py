@@ -291,11 +291,11 @@ class SqliteDatabase:
         Writes queued during one turn of the event loop go to the thread together, at the
         end of that turn or before the next awaited call, whichever comes first: many
         concurrent runs' events and usage rows then take one hop and one transaction."""
-        if self._closed:
-            raise ValueError("no active connection: the run store was closed")
         self._queue((sql, tuple(params)))
 
     def _queue(self, item: tuple[str, tuple[Any, ...]] | _Batch) -> None:
+        if self._closed:
+            raise ValueError("no active connection: the run store was closed")
         with self._soon_lock:
             self._soon.append(item)
         if self._flush_scheduled:
@@ -352,8 +352,6 @@ class SqliteDatabase:
         The batch joins the writes queued in this turn of the event loop (other runs'
         steps among them): one hop to the thread and one commit for all of them, each
         batch in a savepoint of its own, so one failing batch leaves the others written."""
-        if self._closed:
-            raise ValueError("no active connection: the run store was closed")
         done = asyncio.get_running_loop().create_future()
         self._queue(_Batch([(sql, tuple(params)) for sql, params in statements], done))
         await done

@@ -128,7 +128,7 @@ def _json_block(value: Any, limit: int = DEFAULT_LIMITS.field_chars) -> str:
     again. Anything else (models, dates, dataclasses, keys that are not strings) is
     cleaned every time."""
     raw = _plain_json(value)
-    key = None if raw is None else (hashlib.blake2b(raw, digest_size=20).digest(), limit)
+    key = None if raw is None else _key(raw, limit)
     if key is not None:
         with _BLOCKS_LOCK:
             block = _BLOCKS.get(key)
@@ -188,7 +188,11 @@ def _plain_json(value: Any) -> bytes | None:
 def _digest(value: Any, limit: int) -> tuple[bytes, int] | None:
     """The cache key of ``value``'s block: a digest of its plain JSON, or None."""
     raw = _plain_json(value)
-    return None if raw is None else (hashlib.blake2b(raw, digest_size=20).digest(), limit)
+    return None if raw is None else _key(raw, limit)
+
+
+def _key(raw: bytes, limit: int) -> tuple[bytes, int]:
+    return hashlib.blake2b(raw, digest_size=20).digest(), limit
 
 
 # In JSON text, the escapes of the control characters ``normalise`` drops or changes.
